@@ -1,0 +1,3 @@
+from aerodrome.cli.main import app
+
+app(prog_name="aerodrome")

@@ -1,0 +1,62 @@
+"""Every failure answers `{"status_code", "message", "payload"}`: never HTML, never a trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from aerodrome.api.responses import JSONResponse
+from aerodrome.errors import AerodromeError
+
+logger = logging.getLogger("aerodrome.errors")
+
+
+def error_response(
+    status_code: int, message: str, payload: dict[str, Any] | None = None
+) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Basic realm="aerodrome"'} if status_code == 401 else None
+    body = {"status_code": status_code, "message": message, "payload": payload or {}}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AerodromeError)
+    return error_response(exc.status_code, exc.message, exc.payload)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    messages = {404: "not found", 405: "method not allowed"}
+    message = exc.detail if isinstance(exc.detail, str) else messages.get(exc.status_code, "")
+    if exc.status_code in messages and exc.detail in ("Not Found", "Method Not Allowed"):
+        message = messages[exc.status_code]
+    response = error_response(exc.status_code, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(p) for p in err["loc"][1:]) or err["loc"][0], "error": err["msg"]}
+        for err in exc.errors()
+    ]
+    summary = "; ".join(f"{e['field']}: {e['error']}" for e in errors)
+    return error_response(400, f"invalid request: {summary}", {"errors": errors})
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AerodromeError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,57 @@
+"""The ASGI application: routers, error handlers, middleware and the shared state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from aerodrome import __version__
+from aerodrome.api.errors import install_error_handlers
+from aerodrome.api.limits import BodySizeLimitMiddleware
+from aerodrome.api.responses import JSONResponse
+from aerodrome.catalog import routes as catalog_routes
+from aerodrome.db import migrate
+from aerodrome.db.session import Database
+from aerodrome.identity import routes as identity_routes
+from aerodrome.identity.passwords import CredentialCache
+from aerodrome.ops import health
+from aerodrome.settings import Settings, load_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
+    """Build the application. The database schema is checked (not changed) at start-up."""
+    settings = settings or load_settings()
+    database = Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if check_schema:
+            await migrate.ensure_schema(
+                database, settings.effective_database_url, upgrade_empty=False
+            )
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="Aerodrome",
+        version=__version__,
+        description="CI control server, results store and pipeline engine.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        default_response_class=JSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.credential_cache = CredentialCache(settings.credential_cache_seconds)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_size)
+    app.include_router(identity_routes.router, prefix=API_PREFIX)
+    app.include_router(catalog_routes.router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,42 @@
+"""Tables of the catalog: what can be tested (component types and components)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aerodrome.db.base import Base, ResourceMixin
+from aerodrome.db.types import JSONType
+
+
+class ComponentType(ResourceMixin, Base):
+    __tablename__ = "componenttypes"
+
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class Component(ResourceMixin, Base):
+    """A versioned deliverable: a DCI component, a Deis release, a UCI package."""
+
+    __tablename__ = "components"
+    __table_args__ = (
+        Index(None, "type", "created_at"),
+        Index(None, "name", "train", "released_at"),
+        Index(None, "team_id", "created_at"),
+        Index(None, "created_at"),
+    )
+
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(255), default="")
+    train: Mapped[str] = mapped_column(String(64), default="")
+    released_at: Mapped[datetime | None] = mapped_column()
+    url: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # NULL team: a public component, visible to everyone.
+    team_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("teams.id"))

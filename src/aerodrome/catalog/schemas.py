@@ -1,0 +1,53 @@
+"""Wire shapes of the catalog."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+State = Literal["active", "inactive"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComponentTypeCreate(Strict):
+    name: str = Field(min_length=1, max_length=255)
+    state: State = "active"
+
+
+class ComponentTypeUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    state: State | None = None
+
+
+class ComponentFields(Strict):
+    version: str | None = Field(default=None, max_length=255)
+    train: str | None = Field(default=None, max_length=64)
+    released_at: AwareDatetime | None = None
+    url: str | None = Field(default=None, max_length=2048)
+    data: dict[str, Any] | None = None
+    tags: list[str] | None = Field(default=None, max_length=100)
+    state: State | None = None
+    # The seed README's field: a component type's id or name, accepted instead of `type`.
+    componenttype: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class ComponentCreate(ComponentFields):
+    name: str = Field(min_length=1, max_length=255)
+    type: str | None = Field(default=None, min_length=1, max_length=255)
+    team_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _needs_a_type(self) -> ComponentCreate:
+        if self.type is None and self.componenttype is None:
+            raise ValueError("either type or componenttype is required")
+        return self
+
+
+class ComponentUpdate(ComponentFields):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    type: str | None = Field(default=None, min_length=1, max_length=255)

@@ -1,0 +1,265 @@
+"""Set-based reads and writes shared by every API resource.
+
+A `Resource` describes a table the way the API exposes it (public fields, hidden columns, team
+ownership, relations that can be embedded). The functions below run the same few statements
+for all of them: one query for a page, one for its count, one per embedded relation, and
+conditional (etag-checked) updates that never read-modify-write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, delete, false, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aerodrome.db.base import new_etag
+from aerodrome.db.types import utcnow
+from aerodrome.errors import Conflict, NotFound, PreconditionFailed
+
+ARCHIVED = "archived"
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A related resource that `embed=<name>` attaches to each row, fetched in one query."""
+
+    name: str
+    local_key: str
+    target: Resource
+    remote_key: str = "id"
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class Resource:
+    singular: str
+    plural: str
+    table: Table
+    hidden: frozenset[str] = frozenset()
+    # Column naming the owning team; None for global resources (visible to every caller).
+    team_key: str | None = None
+    # Whether a row without a team is public (components) rather than unowned.
+    public_without_team: bool = False
+    default_sort: tuple[str, ...] = ("-created_at",)
+    # Columns that address one row besides the id (e.g. a component type by name).
+    alternate_keys: tuple[str, ...] = ()
+    relations: Mapping[str, Relation] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> dict[str, ColumnElement[Any]]:
+        """Public field name → column; what `sort`, `where` and `query` may use."""
+        return {c.name: c for c in self.table.c if c.name not in self.hidden}
+
+    def column(self, name: str) -> ColumnElement[Any]:
+        return self.table.c[name]
+
+    def public_row(self, row: Mapping[Any, Any]) -> Row:
+        return {k: v for k, v in row.items() if k not in self.hidden}
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A validated list request, already compiled to SQL expressions."""
+
+    limit: int = 20
+    offset: int = 0
+    filters: tuple[ColumnElement[bool], ...] = ()
+    order_by: tuple[ColumnElement[Any], ...] = ()
+    embeds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    count: int
+
+
+ScopeFor = Callable[[Resource], ColumnElement[bool]]
+
+
+def not_archived(resource: Resource) -> ColumnElement[bool]:
+    return resource.column("state") != ARCHIVED
+
+
+async def list_rows(
+    session: AsyncSession, resource: Resource, query: ListQuery, scope_for: ScopeFor
+) -> Page:
+    """One page of visible, non-archived rows and the total count before pagination."""
+    where = and_(not_archived(resource), scope_for(resource), *query.filters)
+    order = query.order_by or (resource.column("created_at").desc(),)
+    page_stmt = (
+        select(resource.table)
+        .where(where)
+        .order_by(*order, resource.column("id"))
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    rows = [resource.public_row(r) for r in (await session.execute(page_stmt)).mappings()]
+    count = await _count(session, resource, where, len(rows), query)
+    await embed_relations(session, resource, rows, query.embeds, scope_for)
+    return Page(rows=rows, count=count)
+
+
+async def _count(
+    session: AsyncSession,
+    resource: Resource,
+    where: ColumnElement[bool],
+    page_size: int,
+    query: ListQuery,
+) -> int:
+    # A short first page already tells the total: skip the second query.
+    if query.offset == 0 and page_size < query.limit:
+        return page_size
+    stmt = select(func.count()).select_from(resource.table).where(where)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+def key_clause(resource: Resource, key: str) -> ColumnElement[bool]:
+    """Match a row by id, or by an alternate key when `key` is not a UUID."""
+    try:
+        return resource.column("id") == uuid.UUID(key)
+    except ValueError:
+        clauses = [resource.column(name) == key for name in resource.alternate_keys]
+        return or_(false(), *clauses)
+
+
+async def get_row(
+    session: AsyncSession,
+    resource: Resource,
+    key: str | uuid.UUID,
+    scope_for: ScopeFor,
+    *,
+    embeds: Sequence[str] = (),
+    include_archived: bool = False,
+) -> Row:
+    """One visible row by id (or alternate key), with its embeds; NotFound otherwise."""
+    where = [key_clause(resource, str(key)), scope_for(resource)]
+    if not include_archived:
+        where.append(not_archived(resource))
+    result = await session.execute(select(resource.table).where(*where))
+    found = result.mappings().first()
+    if found is None:
+        raise NotFound(f"{resource.singular} {key} not found", payload={"id": str(key)})
+    rows = [resource.public_row(found)]
+    await embed_relations(session, resource, rows, embeds, scope_for)
+    return rows[0]
+
+
+async def insert_row(session: AsyncSession, resource: Resource, values: Mapping[str, Any]) -> Row:
+    """Insert and return the stored row; a uniqueness clash is a 409 naming the resource."""
+    now = utcnow()
+    stored = {"id": uuid.uuid4(), "created_at": now, "updated_at": now, "etag": new_etag()}
+    stored.update(values)
+    try:
+        result = await session.execute(
+            insert(resource.table).values(stored).returning(*resource.table.c)
+        )
+    except IntegrityError as exc:
+        raise _conflict(resource, exc) from exc
+    return resource.public_row(result.mappings().one())
+
+
+async def update_row(
+    session: AsyncSession,
+    resource: Resource,
+    row_id: uuid.UUID,
+    *,
+    if_match: str,
+    values: Mapping[str, Any],
+) -> Row:
+    """Apply `values` only if the stored etag is still `if_match` (one conditional UPDATE).
+
+    The database decides the race: of concurrent writers holding the same etag, exactly one
+    UPDATE matches; the others find a new etag and get 412.
+    """
+    stmt = (
+        update(resource.table)
+        .where(resource.column("id") == row_id, resource.column("etag") == if_match)
+        .values(**values, etag=new_etag(), updated_at=utcnow())
+        .returning(*resource.table.c)
+    )
+    try:
+        updated = (await session.execute(stmt)).mappings().first()
+    except IntegrityError as exc:
+        raise _conflict(resource, exc) from exc
+    if updated is None:
+        raise PreconditionFailed(
+            f"{resource.singular} {row_id} has changed: the etag does not match",
+            payload={"id": str(row_id)},
+        )
+    return resource.public_row(updated)
+
+
+async def archive_row(
+    session: AsyncSession, resource: Resource, row_id: uuid.UUID, *, if_match: str
+) -> None:
+    """Soft delete: the row stays, with state `archived`, until purged."""
+    await update_row(session, resource, row_id, if_match=if_match, values={"state": ARCHIVED})
+
+
+async def list_archived(session: AsyncSession, resource: Resource, scope: ScopeFor) -> list[Row]:
+    stmt = (
+        select(resource.table)
+        .where(resource.column("state") == ARCHIVED, scope(resource))
+        .order_by(resource.column("created_at"))
+    )
+    return [resource.public_row(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def purge_archived(session: AsyncSession, resource: Resource, scope: ScopeFor) -> int:
+    """Remove archived rows for good; rows still referenced elsewhere make it a 409."""
+    stmt = delete(resource.table).where(resource.column("state") == ARCHIVED, scope(resource))
+    try:
+        result = await session.execute(stmt)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"some archived {resource.plural} are still referenced and cannot be purged"
+        ) from exc
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def embed_relations(
+    session: AsyncSession,
+    resource: Resource,
+    rows: list[Row],
+    names: Iterable[str],
+    scope_for: ScopeFor,
+) -> None:
+    """Attach each requested relation to every row with one query per relation."""
+    for name in names:
+        relation = resource.relations[name]
+        await _embed_one(session, relation, rows, scope_for)
+
+
+async def _embed_one(
+    session: AsyncSession, relation: Relation, rows: list[Row], scope_for: ScopeFor
+) -> None:
+    keys = {row[relation.local_key] for row in rows if row.get(relation.local_key) is not None}
+    target = relation.target
+    related: list[Row] = []
+    if keys:
+        stmt = select(target.table).where(
+            target.column(relation.remote_key).in_(keys),
+            not_archived(target),
+            scope_for(target),
+        )
+        related = [target.public_row(r) for r in (await session.execute(stmt)).mappings()]
+    by_key: dict[Any, list[Row]] = {}
+    for item in related:
+        by_key.setdefault(item[relation.remote_key], []).append(item)
+    for row in rows:
+        matches = by_key.get(row.get(relation.local_key), [])
+        row[relation.name] = matches if relation.many else (matches[0] if matches else None)
+
+
+def _conflict(resource: Resource, exc: IntegrityError) -> Conflict:
+    detail = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
+    return Conflict(
+        f"{resource.singular} conflicts with an existing one", payload={"detail": detail}
+    )

@@ -1,0 +1,58 @@
+"""The unit of work: one transaction per request, CLI command or background task.
+
+Services never commit; the edge that opened the unit of work commits when it ends
+without an error and rolls back otherwise (docs/decisions/0001-transactions.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from aerodrome.db.engine import SQLITE_BEGIN, create_engine
+from aerodrome.settings import Settings
+
+
+class Database:
+    """The engine plus the way to open units of work on it."""
+
+    def __init__(self, settings: Settings, url: str | None = None) -> None:
+        self.engine: AsyncEngine = create_engine(settings, url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._writer = (
+            self.engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            if self.is_sqlite
+            else self.engine
+        )
+
+    @asynccontextmanager
+    async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction, committed on success and rolled back on error."""
+        bind = self._writer if write else self.engine
+        async with AsyncSession(bind=bind, expire_on_commit=False) as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    def pool_statistics(self) -> dict[str, Any]:
+        pool: Any = self.engine.pool
+        stats: dict[str, Any] = {"class": type(pool).__name__}
+        for name in ("size", "checkedin", "checkedout", "overflow"):
+            method = getattr(pool, name, None)
+            if callable(method):
+                stats[name] = method()
+        return stats
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,108 @@
+"""Identity routes: the caller, teams, users, remotecis, feeders and API tokens."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from aerodrome.api.crud import ERRORS, register_crud
+from aerodrome.api.deps import Caller, DbSession, IfMatch
+from aerodrome.api.responses import JSONResponse, item_response
+from aerodrome.identity import access, schemas
+from aerodrome.identity import service as identity_service
+from aerodrome.identity.service import (
+    AgentService,
+    feeder_service,
+    remoteci_service,
+    team_service,
+    user_service,
+)
+
+router = APIRouter(tags=["identity"])
+
+
+@router.get("/identity", name="get_identity", responses=ERRORS)
+async def get_identity(identity: Caller) -> Response:
+    """Who the caller is, which teams it belongs to and what it may do."""
+    return JSONResponse(
+        {
+            "identity": {
+                "id": identity.id,
+                "name": identity.name,
+                "email": identity.email,
+                "type": identity.kind,
+                "teams": [{"id": t.id, "name": t.name} for t in identity.teams],
+                "is_super_admin": identity.is_super_admin,
+                "reads_all": identity.reads_all,
+            }
+        }
+    )
+
+
+register_crud(
+    router, team_service, create_schema=schemas.TeamCreate, update_schema=schemas.TeamUpdate
+)
+register_crud(
+    router, user_service, create_schema=schemas.UserCreate, update_schema=schemas.UserUpdate
+)
+register_crud(
+    router,
+    remoteci_service,
+    create_schema=schemas.RemoteciCreate,
+    update_schema=schemas.RemoteciUpdate,
+)
+register_crud(
+    router, feeder_service, create_schema=schemas.AgentCreate, update_schema=schemas.AgentUpdate
+)
+
+
+def _register_secret_reset(service: AgentService) -> None:
+    singular = service.resource.singular
+
+    async def reset_api_secret(
+        request: Request, session: DbSession, identity: Caller, if_match: IfMatch
+    ) -> Response:
+        key = str(request.path_params[f"{singular}_id"])
+        row = await service.reset_secret(session, identity, key, if_match=if_match)
+        return item_response(singular, row)
+
+    router.add_api_route(
+        f"/{service.resource.plural}/{{{singular}_id}}/api_secret",
+        reset_api_secret,
+        methods=["PUT"],
+        name=f"reset_{singular}_api_secret",
+        summary=f"Give the {singular} a new API secret (needs If-Match)",
+        responses=ERRORS,
+    )
+
+
+_register_secret_reset(remoteci_service)
+_register_secret_reset(feeder_service)
+
+
+@router.get("/tokens", name="list_tokens", responses=ERRORS)
+async def list_tokens(session: DbSession, identity: Caller) -> Response:
+    """The caller's API tokens (never the tokens themselves)."""
+    access.require_user(identity)
+    assert identity.id is not None
+    rows = await identity_service.list_tokens(session, identity.id)
+    return JSONResponse({"tokens": rows, "_meta": {"count": len(rows)}})
+
+
+@router.post("/tokens", name="create_token", status_code=201, responses=ERRORS)
+async def create_token(session: DbSession, identity: Caller, body: schemas.TokenCreate) -> Response:
+    """A new bearer token for the caller; the token is shown in this answer only."""
+    access.require_user(identity)
+    assert identity.id is not None
+    row, token = await identity_service.create_token(session, identity.id, body)
+    return JSONResponse({"token": {**row, "token": token}}, status_code=201)
+
+
+@router.delete("/tokens/{token_id}", name="revoke_token", status_code=204, responses=ERRORS)
+async def revoke_token(session: DbSession, identity: Caller, token_id: uuid.UUID) -> Response:
+    access.require_user(identity)
+    assert identity.id is not None
+    await identity_service.revoke_token(session, identity.id, token_id)
+    return Response(status_code=204)

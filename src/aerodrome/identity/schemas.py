@@ -1,0 +1,78 @@
+"""Wire shapes of the identity domain."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+State = Literal["active", "inactive"]
+Name = Field(min_length=1, max_length=255)
+OptionalName = Field(default=None, min_length=1, max_length=255)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TeamCreate(Strict):
+    name: str = Name
+    reads_all: bool = False
+    external: bool = True
+    state: State = "active"
+
+
+class TeamUpdate(Strict):
+    name: str | None = OptionalName
+    reads_all: bool | None = None
+    external: bool | None = None
+    state: State | None = None
+
+
+class UserCreate(Strict):
+    name: str = Name
+    email: EmailStr | None = None
+    fullname: str = Field(default="", max_length=255)
+    timezone: str = Field(default="UTC", max_length=64)
+    password: str = Field(min_length=8, max_length=1024)
+    team_ids: list[uuid.UUID] = Field(default_factory=list)
+    state: State = "active"
+
+
+class UserUpdate(Strict):
+    name: str | None = OptionalName
+    email: EmailStr | None = None
+    fullname: str | None = Field(default=None, max_length=255)
+    timezone: str | None = Field(default=None, max_length=64)
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    team_ids: list[uuid.UUID] | None = None
+    state: State | None = None
+
+
+class AgentCreate(Strict):
+    """A remoteci or a feeder."""
+
+    name: str = Name
+    team_id: uuid.UUID
+    data: dict[str, Any] = Field(default_factory=dict)
+    state: State = "active"
+
+
+class AgentUpdate(Strict):
+    name: str | None = OptionalName
+    data: dict[str, Any] | None = None
+    state: State | None = None
+
+
+class RemoteciCreate(AgentCreate):
+    public: bool = False
+
+
+class RemoteciUpdate(AgentUpdate):
+    public: bool | None = None
+
+
+class TokenCreate(Strict):
+    name: str = Name
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)

@@ -1,0 +1,44 @@
+"""`GET /healthz`: is the database reachable, how fast, and how busy is the pool."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from aerodrome import __version__
+from aerodrome.api.responses import JSONResponse
+from aerodrome.db.session import Database
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", name="health")
+async def health(request: Request) -> Response:
+    """200 when the database answers, 503 (with the reason) when it does not."""
+    database: Database = request.app.state.database
+    started = time.perf_counter()
+    try:
+        await database.ping()
+    except Exception as exc:  # any failure to reach the database means unhealthy
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "version": __version__,
+                "database": {"error": type(exc).__name__},
+            },
+            status_code=503,
+        )
+    latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": __version__,
+            "database": {
+                "dialect": database.engine.dialect.name,
+                "latency_ms": latency_ms,
+                "pool": database.pool_statistics(),
+            },
+        }
+    )

@@ -1,0 +1,44 @@
+"""`/healthz` and the OpenAPI document."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from aerodrome.app import create_app
+from aerodrome.settings import Settings
+
+
+async def test_healthz_reports_database_and_pool(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"]["latency_ms"] >= 0
+    assert body["database"]["dialect"] in {"sqlite", "postgresql"}
+    assert "checkedout" in body["database"]["pool"]
+
+
+async def test_healthz_is_503_when_the_database_is_down() -> None:
+    settings = Settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    app = create_app(settings, check_schema=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    await app.state.database.dispose()
+
+
+async def test_openapi_documents_resources(client: httpx.AsyncClient, app: FastAPI) -> None:
+    spec = (await client.get("/api/openapi.json")).json()
+    component = spec["paths"]["/api/v1/components/{component_id}"]
+    assert set(component) == {"get", "put", "delete"}
+    body_ref = component["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body_ref.endswith("/ComponentUpdate")
+    listed = spec["paths"]["/api/v1/components"]["get"]["responses"]["200"]["content"]
+    schema_name = listed["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(spec["components"]["schemas"][schema_name]["properties"]) == {"components", "_meta"}
+    docs = await client.get("/api/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
