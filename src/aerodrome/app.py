@@ -16,7 +16,9 @@ from aerodrome.db import migrate
 from aerodrome.db.session import Database
 from aerodrome.identity import routes as identity_routes
 from aerodrome.identity.passwords import CredentialCache
-from aerodrome.ops import health
+from aerodrome.ops import routes as ops_routes
+from aerodrome.ops.access_log import AccessLogMiddleware
+from aerodrome.ops.metrics import Metrics, MetricsMiddleware
 from aerodrome.settings import Settings, load_settings
 
 API_PREFIX = "/api/v1"
@@ -49,9 +51,13 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.settings = settings
     app.state.database = database
     app.state.credential_cache = CredentialCache(settings.credential_cache_seconds)
+    app.state.metrics = Metrics()
     install_error_handlers(app)
+    # Added innermost first: the access log sees everything, metrics everything but logging.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_size)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(AccessLogMiddleware)
     app.include_router(identity_routes.router, prefix=API_PREFIX)
     app.include_router(catalog_routes.router, prefix=API_PREFIX)
-    app.include_router(health.router)
+    app.include_router(ops_routes.router)
     return app

@@ -14,12 +14,14 @@ async def test_twenty_concurrent_puts_with_one_etag(live_server: LiveServer) -> 
         created = await setup.post("/api/v1/componenttypes", json={"name": "contended"})
         assert created.status_code == 201, created.text
         etag = created.json()["componenttype"]["etag"]
+        # By id: the winner renames the type, and the losers must still find it.
+        path = f"/api/v1/componenttypes/{created.json()['componenttype']['id']}"
 
     async def put(index: int) -> httpx.Response:
         # One connection per client: twenty independent HTTP clients, not one multiplexed pool.
         async with httpx.AsyncClient(base_url=live_server.url, headers=ADMIN, timeout=30) as http:
             return await http.put(
-                "/api/v1/componenttypes/contended",
+                path,
                 json={"name": f"winner-{index}"},
                 headers={"If-Match": etag},
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from aerodrome.cli.main import app
@@ -131,6 +133,11 @@ def test_serve_on_empty_database_creates_admin_once(tmp_path: Path) -> None:
     assert "Created user" not in second_output
 
 
+async def invoke(args: list[str], env: dict[str, str]) -> Result:
+    """Run a command in a thread: commands run their own event loop."""
+    return await asyncio.to_thread(runner.invoke, app, args, env=env)
+
+
 async def test_admin_commands_on_the_live_database(
     backend: Backend, client: httpx.AsyncClient
 ) -> None:
@@ -138,10 +145,9 @@ async def test_admin_commands_on_the_live_database(
         "AERODROME_DATABASE_URL": backend.url,
         "AERODROME_DATA_DIR": str(backend.settings.data_dir),
     }
-    team = runner.invoke(app, ["team", "create", "red"], env=env)
+    team = await invoke(["team", "create", "red"], env=env)
     assert team.exit_code == 0, team.output
-    user = runner.invoke(
-        app,
+    user = await invoke(
         [
             "user",
             "create",
@@ -156,23 +162,23 @@ async def test_admin_commands_on_the_live_database(
         env=env,
     )
     assert user.exit_code == 0, user.output
-    token = runner.invoke(app, ["token", "create", "--user", "rosa", "--name", "ci"], env=env)
+    token = await invoke(["token", "create", "--user", "rosa", "--name", "ci"], env=env)
     assert token.exit_code == 0, token.output
     bearer = {"Authorization": f"Bearer {token.output.strip()}"}
     me = (await client.get("/api/v1/identity", headers=bearer)).json()["identity"]
     assert (me["name"], [t["name"] for t in me["teams"]]) == ("rosa", ["red"])
-    listed = runner.invoke(app, ["token", "list", "--user", "rosa"], env=env)
+    listed = await invoke(["token", "list", "--user", "rosa"], env=env)
     assert "ci" in listed.output
-    assert "rosa" in runner.invoke(app, ["user", "list"], env=env).output
-    assert "red" in runner.invoke(app, ["team", "list"], env=env).output
-    changed = runner.invoke(
-        app, ["user", "passwd", "rosa", "--password", "another-password"], env=env
+    assert "rosa" in (await invoke(["user", "list"], env=env)).output
+    assert "red" in (await invoke(["team", "list"], env=env)).output
+    changed = await invoke(
+        ["user", "passwd", "rosa", "--password", "another-password"], env=env
     )
     assert changed.exit_code == 0, changed.output
     assert (
         await client.get("/api/v1/identity", headers=basic("rosa", "another-password"))
     ).status_code == 200
-    duplicate = runner.invoke(app, ["team", "create", "red"], env=env)
+    duplicate = await invoke(["team", "create", "red"], env=env)
     assert duplicate.exit_code == 1
     assert "conflicts" in duplicate.output
     assert (await client.get("/api/v1/teams/red", headers=ADMIN)).status_code == 200

@@ -24,10 +24,10 @@ class Component(ResourceMixin, Base):
 
     __tablename__ = "components"
     __table_args__ = (
-        Index(None, "type", "created_at"),
+        Index(None, "created_at", "id"),
+        Index(None, "type", "created_at", "id"),
         Index(None, "name", "train", "released_at"),
         Index(None, "team_id", "created_at"),
-        Index(None, "created_at"),
     )
 
     name: Mapped[str] = mapped_column(String(255))

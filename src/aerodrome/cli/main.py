@@ -16,6 +16,7 @@ from aerodrome.cli.common import fail, run_with_database, settings_or_exit
 from aerodrome.db import migrate
 from aerodrome.db.session import Database
 from aerodrome.identity import service as identity_service
+from aerodrome.ops.access_log import logging_config
 from aerodrome.settings import CONFIG_FILE_ENV, Settings
 
 app = typer.Typer(
@@ -62,7 +63,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        log_config=None,
+        log_config=logging_config(settings.log_level),
         access_log=False,
         log_level=settings.log_level,
         proxy_headers=True,

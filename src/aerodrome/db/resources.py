@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, delete, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import operators
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.db.base import new_etag
@@ -96,7 +97,7 @@ async def list_rows(
     page_stmt = (
         select(resource.table)
         .where(where)
-        .order_by(*order, resource.column("id"))
+        .order_by(*order, _tiebreaker(resource, order[-1]))
         .limit(query.limit)
         .offset(query.offset)
     )
@@ -104,6 +105,12 @@ async def list_rows(
     count = await _count(session, resource, where, len(rows), query)
     await embed_relations(session, resource, rows, query.embeds, scope_for)
     return Page(rows=rows, count=count)
+
+
+def _tiebreaker(resource: Resource, last: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Order ties by id, in the direction of the last sort key, so one index serves both."""
+    descending = getattr(last, "modifier", None) is operators.desc_op
+    return resource.column("id").desc() if descending else resource.column("id").asc()
 
 
 async def _count(

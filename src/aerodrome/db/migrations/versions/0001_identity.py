@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 09:32:00.483780
+
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`GET /healthz`: is the database reachable, how fast, and how busy is the pool."""
+"""Operations endpoints: `GET /healthz` (database reachable? how fast? pool use) and
+`GET /metrics` (Prometheus)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.responses import Response
 from aerodrome import __version__
 from aerodrome.api.responses import JSONResponse
 from aerodrome.db.session import Database
+from aerodrome.ops.metrics import Metrics
 
 router = APIRouter(tags=["operations"])
 
@@ -42,3 +44,10 @@ async def health(request: Request) -> Response:
             },
         }
     )
+
+
+@router.get("/metrics", name="metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition of the request counters and latency histograms."""
+    collected: Metrics = request.app.state.metrics
+    return collected.exposition()
