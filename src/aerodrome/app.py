@@ -21,8 +21,6 @@ from aerodrome.ops.access_log import AccessLogMiddleware
 from aerodrome.ops.metrics import Metrics, MetricsMiddleware
 from aerodrome.settings import Settings, load_settings
 
-API_PREFIX = "/api/v1"
-
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
     """Build the application. The database schema is checked (not changed) at start-up."""
@@ -57,7 +55,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_size)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(AccessLogMiddleware)
-    app.include_router(identity_routes.router, prefix=API_PREFIX)
-    app.include_router(catalog_routes.router, prefix=API_PREFIX)
+    app.include_router(identity_routes.router)
+    app.include_router(catalog_routes.router)
     app.include_router(ops_routes.router)
     return app

@@ -19,7 +19,6 @@ from aerodrome.db.resources import ListQuery, Page, Resource, Row
 from aerodrome.identity import access
 from aerodrome.identity.principal import Identity
 
-
 Rows = list[Row]
 
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from aerodrome.cli.main import app
 from tests.conftest import ADMIN, Backend, _free_port, _wait_until_healthy, basic
@@ -135,7 +134,7 @@ def test_serve_on_empty_database_creates_admin_once(tmp_path: Path) -> None:
 
 async def invoke(args: list[str], env: dict[str, str]) -> Result:
     """Run a command in a thread: commands run their own event loop."""
-    return await asyncio.to_thread(runner.invoke, app, args, env=env)
+    return await asyncio.to_thread(lambda: runner.invoke(app, args, env=env))
 
 
 async def test_admin_commands_on_the_live_database(
@@ -171,9 +170,7 @@ async def test_admin_commands_on_the_live_database(
     assert "ci" in listed.output
     assert "rosa" in (await invoke(["user", "list"], env=env)).output
     assert "red" in (await invoke(["team", "list"], env=env)).output
-    changed = await invoke(
-        ["user", "passwd", "rosa", "--password", "another-password"], env=env
-    )
+    changed = await invoke(["user", "passwd", "rosa", "--password", "another-password"], env=env)
     assert changed.exit_code == 0, changed.output
     assert (
         await client.get("/api/v1/identity", headers=basic("rosa", "another-password"))

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.expression import ColumnElement as ColumnElementBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -66,8 +67,10 @@ def _where_clause(column: ColumnElement[Any], name: str, value: str) -> ColumnEl
     if value == "":
         return column.is_(None)
     if value.endswith("*") and _is_text(column):
-        return column.contains(value[:-1], autoescape=True)
-    return column == _coerce(column, name, value)
+        substring: ColumnElement[bool] = column.contains(value[:-1], autoescape=True)
+        return substring
+    equal: ColumnElement[bool] = column == _coerce(column, name, value)
+    return equal
 
 
 # --- query DSL -----------------------------------------------------------------------------
@@ -79,7 +82,9 @@ class Call:
     arguments: tuple[Call | str, ...]
 
 
-_TOKEN = re.compile(r"""\s*(?:(?P<punct>[(),])|'(?P<sq>[^']*)'|"(?P<dq>[^"]*)"|(?P<bare>[^(),]+))""")
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<punct>[(),])|'(?P<sq>[^']*)'|"(?P<dq>[^"]*)"|(?P<bare>[^(),]+))"""
+)
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:
@@ -97,7 +102,9 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
         elif match.group("bare") is not None:
             tokens.append(("value", match.group("bare").strip()))
         else:
-            tokens.append(("value", match.group("sq") if match.group("sq") is not None else match.group("dq")))
+            tokens.append(
+                ("value", match.group("sq") if match.group("sq") is not None else match.group("dq"))
+            )
     return tokens
 
 
@@ -109,7 +116,9 @@ class _Parser:
     def parse(self) -> Call:
         call = self._call(depth=1)
         if self.index != len(self.tokens):
-            raise QueryError(f"unexpected {self.tokens[self.index][1]!r} after the end of the query")
+            raise QueryError(
+                f"unexpected {self.tokens[self.index][1]!r} after the end of the query"
+            )
         return call
 
     def _next(self, expected: str) -> tuple[str, str]:
@@ -157,7 +166,11 @@ def _compile(call: Call, fields: Fields) -> ColumnElement[bool]:
     if call.operator in _LOGICAL:
         parts = [_compile(a, fields) for a in call.arguments if isinstance(a, Call)]
         return _LOGICAL[call.operator](parts)
-    if call.operator not in _COMPARISONS and call.operator not in _LIST_OPERATORS and call.operator != "null":
+    if (
+        call.operator not in _COMPARISONS
+        and call.operator not in _LIST_OPERATORS
+        and call.operator != "null"
+    ):
         valid = sorted({*_LOGICAL, *_COMPARISONS, *_LIST_OPERATORS, "null"})
         raise QueryError(f"unknown operator {call.operator!r}; valid operators: {', '.join(valid)}")
     name, *values = (str(a) for a in call.arguments)
@@ -169,7 +182,9 @@ def _compile(call: Call, fields: Fields) -> ColumnElement[bool]:
         return _list_clause(call, column, name, values)
     _arity(call, 2)
     if _is_json(column):
-        raise QueryError(f"{call.operator}() cannot compare the list field {name!r}: use contains()")
+        raise QueryError(
+            f"{call.operator}() cannot compare the list field {name!r}: use contains()"
+        )
     if call.operator in ("like", "ilike") and not _is_text(column):
         raise QueryError(f"{call.operator}() needs a text field, {name!r} is not one")
     return _COMPARISONS[call.operator](column, _coerce(column, name, values[0]))
@@ -218,6 +233,7 @@ _COMPARISONS: dict[str, Callable[[ColumnElement[Any], Any], ColumnElement[bool]]
     "ilike": lambda c, v: func.lower(c).like(func.lower(v)),
 }
 _LIST_OPERATORS = frozenset({"contains", "not_contains"})
+_FIELD_OPERATORS = frozenset({*_COMPARISONS, *_LIST_OPERATORS, "null"})
 
 
 # --- JSON list containment, on both databases ---------------------------------------------
@@ -239,7 +255,9 @@ class JsonContains(ColumnElementBase[bool]):
 def _contains_postgresql(element: JsonContains, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     if element.every:
-        document = bindparam(None, orjson.dumps(element.values).decode(), unique=True)
+        document: BindParameter[str] = bindparam(
+            None, orjson.dumps(element.values).decode(), unique=True
+        )
         return f"({column} @> CAST({compiler.process(document, **kw)} AS JSONB))"
     values = bindparam(None, element.values, unique=True, type_=_TEXT_ARRAY)
     return f"({column} ?| {compiler.process(values, **kw)})"
@@ -248,8 +266,9 @@ def _contains_postgresql(element: JsonContains, compiler: SQLCompiler, **kw: Any
 @compiles(JsonContains)
 def _contains_generic(element: JsonContains, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
+    # Only the compiled column and bound-parameter placeholders are interpolated.
     checks = [
-        f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = "
+        f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = "  # noqa: S608
         f"{compiler.process(bindparam(None, value, unique=True), **kw)})"
         for value in element.values
     ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from aerodrome.api import API_PREFIX
 from aerodrome.api.crud import register_crud
 from aerodrome.catalog import schemas
 from aerodrome.catalog.service import component_service, componenttype_service
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(prefix=API_PREFIX, tags=["catalog"])
 
 register_crud(
     router,

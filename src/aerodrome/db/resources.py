@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, delete, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql import operators
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import operators
 
 from aerodrome.db.base import new_etag
 from aerodrome.db.types import utcnow

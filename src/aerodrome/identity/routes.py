@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from aerodrome.api import API_PREFIX
 from aerodrome.api.crud import ERRORS, register_crud
 from aerodrome.api.deps import Caller, DbSession, IfMatch
 from aerodrome.api.responses import JSONResponse, item_response
@@ -20,7 +21,7 @@ from aerodrome.identity.service import (
     user_service,
 )
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(prefix=API_PREFIX, tags=["identity"])
 
 
 @router.get("/identity", name="get_identity", responses=ERRORS)

@@ -36,7 +36,10 @@ class AccessLogMiddleware:
             nonlocal status, size
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             elif message["type"] == "http.response.body":
                 size += len(message.get("body", b""))
             await send(message)
@@ -56,7 +59,12 @@ def _request_id(given: bytes | None) -> str:
 
 
 def _fields(
-    scope: Scope, headers: dict[bytes, bytes], request_id: str, status: int, size: int, started: float
+    scope: Scope,
+    headers: dict[bytes, bytes],
+    request_id: str,
+    status: int,
+    size: int,
+    started: float,
 ) -> dict[str, Any]:
     client = scope.get("client")
     return {
