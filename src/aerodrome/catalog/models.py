@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aerodrome.db.base import Base, ResourceMixin
+from aerodrome.db.base import LISTED, Base, ResourceMixin
 from aerodrome.db.types import JSONType
 
 
@@ -24,8 +24,10 @@ class Component(ResourceMixin, Base):
 
     __tablename__ = "components"
     __table_args__ = (
-        Index(None, "created_at", "id"),
-        Index(None, "type", "created_at", "id"),
+        # Lists never show archived rows: partial indexes keep them out, and make the
+        # count of a filtered list an index-only scan.
+        Index("ix_components_listed", "created_at", "id", **LISTED),
+        Index("ix_components_listed_by_type", "type", "created_at", "id", **LISTED),
         Index(None, "name", "train", "released_at"),
         Index(None, "team_id", "created_at"),
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import MetaData, String, Table, Uuid
+from sqlalchemy import MetaData, String, Table, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from aerodrome.db.types import JSONType, UTCDateTime, utcnow
@@ -25,6 +25,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     __table__: ClassVar[Table]  # every model here maps a plain Table
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+# Keyword arguments of an Index that covers only rows that lists show (not archived).
+LISTED: dict[str, Any] = {
+    "sqlite_where": text("state != 'archived'"),
+    "postgresql_where": text("state != 'archived'"),
+}
 
 
 def new_etag() -> str:

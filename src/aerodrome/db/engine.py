@@ -21,7 +21,7 @@ SQLITE_PRAGMAS = (
 
 # Execution option naming the SQLite BEGIN mode. Writers take the write lock up front
 # (BEGIN IMMEDIATE) so that two writers queue on busy_timeout instead of failing when a
-# read snapshot cannot be upgraded.
+# read snapshot cannot be upgraded; reads (None) send no BEGIN at all.
 SQLITE_BEGIN = "sqlite_begin"
 
 
@@ -59,6 +59,7 @@ def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: statements autocommit (reads)
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

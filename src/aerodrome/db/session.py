@@ -28,11 +28,16 @@ class Database:
             if self.is_sqlite
             else self.engine
         )
+        # Reads run each statement in its own implicit transaction: no BEGIN/COMMIT round
+        # trips. A read that needs one snapshot across statements asks for write=True.
+        self._reader = self.engine.execution_options(
+            **({SQLITE_BEGIN: None} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"})
+        )
 
     @asynccontextmanager
     async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction, committed on success and rolled back on error."""
-        bind = self._writer if write else self.engine
+        bind = self._writer if write else self._reader
         async with AsyncSession(bind=bind, expire_on_commit=False) as session:
             try:
                 yield session

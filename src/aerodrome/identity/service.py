@@ -150,7 +150,8 @@ async def _user_rows(session: AsyncSession, condition: ColumnElement[bool]) -> l
         .outerjoin(teams, membership_join)
         .where(condition, users.c.state == "active")
     )
-    return list((await session.execute(stmt)).mappings())
+    connection = await session.connection()  # Core: this runs on every request
+    return list((await connection.execute(stmt)).mappings())
 
 
 def _user_identity(found: Sequence[RowMapping]) -> Identity:
