@@ -13,6 +13,18 @@ from aerodrome.db.base import LISTED, Base, ResourceMixin
 from aerodrome.db.types import JSONType
 
 
+class Product(ResourceMixin, Base):
+    """What a group of topics ships; managed by the members of its owning team."""
+
+    __tablename__ = "products"
+
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    label: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    # The product owners: members of this team manage the product (DCI's product owners).
+    team_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("teams.id"))
+
+
 class ComponentType(ResourceMixin, Base):
     __tablename__ = "componenttypes"
 

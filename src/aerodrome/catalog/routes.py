@@ -1,4 +1,4 @@
-"""Catalog routes: `/componenttypes` and `/components`."""
+"""Catalog routes: `/products`, `/componenttypes` and `/components`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ from fastapi import APIRouter
 from aerodrome.api import API_PREFIX
 from aerodrome.api.crud import register_crud
 from aerodrome.catalog import schemas
-from aerodrome.catalog.service import component_service, componenttype_service
+from aerodrome.catalog.service import component_service, componenttype_service, product_service
 
 router = APIRouter(prefix=API_PREFIX, tags=["catalog"])
 
+register_crud(
+    router,
+    product_service,
+    create_schema=schemas.ProductCreate,
+    update_schema=schemas.ProductUpdate,
+)
 register_crud(
     router,
     componenttype_service,

@@ -51,3 +51,19 @@ class ComponentCreate(ComponentFields):
 class ComponentUpdate(ComponentFields):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     type: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class ProductCreate(Strict):
+    name: str = Field(min_length=1, max_length=255)
+    label: str = Field(default="", max_length=255)
+    description: str = Field(default="", max_length=10_000)
+    team_id: uuid.UUID | None = None
+    state: State = "active"
+
+
+class ProductUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    label: str | None = Field(default=None, max_length=255)
+    description: str | None = Field(default=None, max_length=10_000)
+    team_id: uuid.UUID | None = None
+    state: State | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aerodrome.catalog.models import Component, ComponentType
+from aerodrome.catalog.models import Component, ComponentType, Product
 from aerodrome.crud import ResourceService
 from aerodrome.db.resources import Relation, Resource, get_row
 from aerodrome.errors import InvalidInput, NotFound
@@ -15,6 +15,13 @@ from aerodrome.identity import access
 from aerodrome.identity import service as identity_service
 from aerodrome.identity.principal import Identity
 
+PRODUCTS = Resource(
+    "product",
+    "products",
+    Product.__table__,
+    alternate_keys=("name",),
+    relations={"team": Relation("team", "team_id", identity_service.TEAMS)},
+)
 COMPONENTTYPES = Resource(
     "componenttype",
     "componenttypes",
@@ -39,6 +46,21 @@ def _require_publisher(identity: Identity) -> None:
     access.require_authenticated(identity)
     if identity.kind != "feeder":
         access.require_super_admin(identity)
+
+
+class ProductService(ResourceService):
+    """Super admins create products and choose their owning team; the members of that team
+    (the product owners) manage the product but cannot hand it to another team."""
+
+    async def check_write(
+        self, session: AsyncSession, identity: Identity, row: Mapping[str, Any]
+    ) -> None:
+        if identity.is_super_admin:
+            return
+        access.require_user(identity)
+        if row.get("id") is None:  # creating one
+            access.require_super_admin(identity)
+        access.require_team_member(identity, row.get("team_id"))
 
 
 class ComponentTypeService(ResourceService):
@@ -98,5 +120,6 @@ def _without_nones(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+product_service = ProductService(PRODUCTS)
 componenttype_service = ComponentTypeService(COMPONENTTYPES)
 component_service = ComponentService(COMPONENTS)
