@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -33,8 +34,20 @@ def check_parameters(params: Mapping[str, str], allowed: Iterable[str]) -> None:
 def parse_list_query(
     params: Mapping[str, str], resource: Resource, *, extra: Iterable[str] = ()
 ) -> ListQuery:
-    """Turn `limit, offset, sort, where, query, embed, created_after, updated_after` into SQL."""
-    check_parameters(params, LIST_PARAMETERS | set(extra))
+    """Turn `limit, offset, sort, where, query, embed, created_after, updated_after` into SQL.
+
+    Clients repeat the same list requests (dashboards, agents polling), so compiled queries
+    are remembered; SQL expressions are immutable, so sharing them is safe.
+    """
+    return _compiled(resource, tuple(sorted(dict(params).items())), frozenset(extra))
+
+
+@lru_cache(maxsize=4096)
+def _compiled(
+    resource: Resource, items: tuple[tuple[str, str], ...], extra: frozenset[str]
+) -> ListQuery:
+    params = dict(items)
+    check_parameters(params, LIST_PARAMETERS | extra)
     fields = resource.fields
     filters: list[ColumnElement[bool]] = []
     try:

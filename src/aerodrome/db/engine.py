@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -25,6 +26,14 @@ SQLITE_PRAGMAS = (
 SQLITE_BEGIN = "sqlite_begin"
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# orjson instead of the json module for JSON columns: several times faster both ways.
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     """Build the async engine for the configured database."""
     url = url or settings.effective_database_url
@@ -34,8 +43,8 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=False,
         pool_recycle=3600,
+        **JSON_CODEC,
     )
 
 
@@ -45,6 +54,7 @@ def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         connect_args={"timeout": 10},
+        **JSON_CODEC,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

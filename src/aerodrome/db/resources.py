@@ -50,7 +50,7 @@ class Relation:
     many: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: each resource is defined once
 class Resource:
     singular: str
     plural: str
@@ -74,7 +74,7 @@ class Resource:
         return self.table.c[name]
 
     def public_row(self, row: Mapping[Any, Any]) -> Row:
-        return {k: v for k, v in row.items() if k not in self.hidden and k != TOTAL}
+        return {k: v for k, v in row.items() if k not in self.hidden}
 
 
 @dataclass(frozen=True)
@@ -122,12 +122,15 @@ async def list_rows(
         .offset(query.offset)
     )
     connection = await session.connection()  # Core, not the ORM: this is the hot path
-    found = list((await connection.execute(page_stmt)).mappings())
+    result = await connection.execute(page_stmt)
+    keys = list(result.keys())
+    shown = [(i, k) for i, k in enumerate(keys) if k not in resource.hidden and k != TOTAL]
+    found = result.all()
+    rows = [{key: row[i] for i, key in shown} for row in found]
     if found:
-        count = int(found[0][TOTAL])
+        count = int(found[0][keys.index(TOTAL)])
     else:  # past the last page: the count has to be asked for on its own
         count = int((await connection.execute(select(total))).scalar_one())
-    rows = [resource.public_row(r) for r in found]
     await embed_relations(session, resource, rows, query.embeds, scope_for)
     return Page(rows=rows, count=count)
 

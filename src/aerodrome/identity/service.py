@@ -10,7 +10,19 @@ from datetime import timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import ColumnElement, RowMapping, and_, delete, func, insert, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.crud import ResourceService
@@ -76,10 +88,10 @@ async def authenticate_basic(
     """Name or e-mail + password. A remembered credential costs one indexed query, no hash."""
     remembered = cache.lookup(login, password)
     if remembered is not None:
-        found = await _user_rows(session, users.c.id == remembered.user_id)
+        found = await _user_rows(session, _USER_BY_ID, user_id=remembered.user_id)
         if found and found[0]["password_hash"] == remembered.password_hash:
             return _user_identity(found)
-    found = await _user_rows(session, or_(users.c.name == login, users.c.email == login))
+    found = await _user_rows(session, _USER_BY_LOGIN, login=login)
     # A login that is one user's name and another's e-mail means the name.
     by_name = [r for r in found if r["name"] == login] or found
     user_id = by_name[0]["id"] if by_name else None
@@ -102,7 +114,7 @@ async def authenticate_token(session: AsyncSession, token: str) -> Identity:
         )
         .scalar_subquery()
     )
-    found = await _user_rows(session, users.c.id == token_user)
+    found = await _user_rows(session, _user_select(users.c.id == token_user))
     if not found:
         raise Unauthorized("invalid or expired token")
     return _user_identity(found)
@@ -134,9 +146,9 @@ async def load_agent(session: AsyncSession, kind: str, agent_id: uuid.UUID) -> t
     return identity, str(row["api_secret"])
 
 
-async def _user_rows(session: AsyncSession, condition: ColumnElement[bool]) -> list[RowMapping]:
+def _user_select(condition: ColumnElement[bool]) -> Select[Any]:
     membership_join = and_(teams.c.id == memberships.c.team_id, teams.c.state == "active")
-    stmt = (
+    return (
         select(
             users.c.id,
             users.c.name,
@@ -150,8 +162,20 @@ async def _user_rows(session: AsyncSession, condition: ColumnElement[bool]) -> l
         .outerjoin(teams, membership_join)
         .where(condition, users.c.state == "active")
     )
+
+
+# Built once: these run on every authenticated request.
+_USER_BY_ID = _user_select(users.c.id == bindparam("user_id"))
+_USER_BY_LOGIN = _user_select(
+    or_(users.c.name == bindparam("login"), users.c.email == bindparam("login"))
+)
+
+
+async def _user_rows(
+    session: AsyncSession, statement: Select[Any], **params: Any
+) -> list[RowMapping]:
     connection = await session.connection()  # Core: this runs on every request
-    return list((await connection.execute(stmt)).mappings())
+    return list((await connection.execute(statement, params)).mappings())
 
 
 def _user_identity(found: Sequence[RowMapping]) -> Identity:

@@ -57,14 +57,14 @@ def upgrade() -> None:
     with op.batch_alter_table("components", schema=None) as batch_op:
         batch_op.create_index(
             "ix_components_listed",
-            ["created_at", "id"],
+            ["created_at", "id", "team_id"],
             unique=False,
             sqlite_where=sa.text("state != 'archived'"),
             postgresql_where=sa.text("state != 'archived'"),
         )
         batch_op.create_index(
             "ix_components_listed_by_type",
-            ["type", "created_at", "id"],
+            ["type", "created_at", "id", "team_id"],
             unique=False,
             sqlite_where=sa.text("state != 'archived'"),
             postgresql_where=sa.text("state != 'archived'"),
