@@ -132,22 +132,37 @@ class LiveServer:
     env: dict[str, str]
 
 
-@pytest.fixture(scope="session")
-def live_server(backend: Backend) -> Iterator[LiveServer]:
-    """`aerodrome serve` in its own process, on the test database."""
-    port = _free_port()
-    env = {
+def server_environment(backend: Backend, **extra: str) -> dict[str, str]:
+    """The environment of an `aerodrome serve` process on the test database."""
+    return {
         **os.environ,
         "AERODROME_DATABASE_URL": backend.url,
         "AERODROME_DATA_DIR": str(backend.settings.data_dir),
-        "AERODROME_PORT": str(port),
+        "AERODROME_PORT": str(_free_port()),
         "AERODROME_LOG_LEVEL": "warning",
+        **extra,
     }
-    cli = [sys.executable, "-m", "aerodrome.cli", "serve"]
-    process = subprocess.Popen(cli, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+
+
+def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """`aerodrome serve` in its own process, once it answers `/healthz`."""
+    command = [sys.executable, "-m", "aerodrome", "serve"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{env['AERODROME_PORT']}"
     try:
         _wait_until_healthy(url, process)
+    except Exception:
+        process.kill()
+        raise
+    return process, url
+
+
+@pytest.fixture(scope="session")
+def live_server(backend: Backend) -> Iterator[LiveServer]:
+    """One server process per backend, shared by the tests that need real connections."""
+    env = server_environment(backend)
+    process, url = start_server(env)
+    try:
         yield LiveServer(url=url, env=env)
     finally:
         process.terminate()

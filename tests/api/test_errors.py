@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.catalog import service as catalog_service
 from tests.conftest import ADMIN
-from tests.helpers import create
+from tests.helpers import create, team_with_user
 
 
 def _is_error(response: httpx.Response, status: int) -> dict[str, object]:
@@ -158,3 +158,14 @@ async def test_authentication_errors(client: httpx.AsyncClient) -> None:
     assert _is_error(garbage, 401)["message"] == "malformed Basic credentials"
     scheme = await client.get("/api/v1/componenttypes", headers={"Authorization": "Digest x"})
     assert "unsupported authorization scheme" in str(_is_error(scheme, 401)["message"])
+
+
+async def test_item_parameters_and_purge_permissions(client: httpx.AsyncClient) -> None:
+    row = await create(client, "componenttypes", {"name": "a"})
+    unknown = await client.get(f"/api/v1/componenttypes/{row['id']}?colour=red", headers=ADMIN)
+    assert "valid parameters: embed" in str(_is_error(unknown, 400)["message"])
+    _team, rosa = await team_with_user(client, "red", "rosa")
+    assert _is_error(await client.post("/api/v1/componenttypes/purge", headers=rosa), 403)
+    assert _is_error(await client.get("/api/v1/componenttypes/purge", headers=rosa), 403)
+    anonymous = await client.post("/api/v1/componenttypes", json={"name": "b"})
+    assert _is_error(anonymous, 401)["message"] == "authentication required"

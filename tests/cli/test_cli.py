@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from aerodrome.cli.main import app
-from tests.conftest import ADMIN, Backend, _free_port, _wait_until_healthy, basic
+from tests.conftest import ADMIN, Backend, _free_port, basic, start_server
 
 runner = CliRunner()
 
@@ -98,33 +96,16 @@ def test_serve_refuses_older_and_unknown_schemas(tmp_path: Path) -> None:
 
 
 def test_serve_on_empty_database_creates_admin_once(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, **_env(tmp_path), "AERODROME_PORT": str(port)}
+    env = {**os.environ, **_env(tmp_path), "AERODROME_PORT": str(_free_port())}
     env.pop("AERODROME_ADMIN_PASSWORD", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aerodrome", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(url, process)
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=15)[0].decode()
+    process, url = start_server(env)
+    process.terminate()
+    output = process.communicate(timeout=15)[0].decode()
     found = re.search(r"Created user admin with password (\S+)", output)
     assert found, output
-    password = found.group(1)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aerodrome", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process, url = start_server(env)
     try:
-        _wait_until_healthy(url, process)
-        response = httpx.get(f"{url}/api/v1/identity", auth=("admin", password))
+        response = httpx.get(f"{url}/api/v1/identity", auth=("admin", found.group(1)))
         assert response.json()["identity"]["is_super_admin"] is True
     finally:
         process.terminate()
