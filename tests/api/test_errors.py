@@ -169,3 +169,22 @@ async def test_item_parameters_and_purge_permissions(client: httpx.AsyncClient) 
     assert _is_error(await client.get("/api/v1/componenttypes/purge", headers=rosa), 403)
     anonymous = await client.post("/api/v1/componenttypes", json={"name": "b"})
     assert _is_error(anonymous, 401)["message"] == "authentication required"
+
+
+async def test_null_for_a_required_field_is_400(client: httpx.AsyncClient) -> None:
+    row = await create(client, "components", {"name": "a", "type": "t", "url": "https://x"})
+    headers = {**ADMIN, "If-Match": row["etag"]}
+    for body in ({"name": None}, {"version": None}, {"data": None, "tags": None}):
+        response = await client.put(f"/api/v1/components/{row['id']}", json=body, headers=headers)
+        assert "may not be null" in str(_is_error(response, 400)["message"])
+    cleared = await client.put(
+        f"/api/v1/components/{row['id']}", json={"url": None}, headers=headers
+    )
+    assert cleared.json()["component"]["url"] is None
+    me = (await client.get("/api/v1/users/admin", headers=ADMIN)).json()["user"]
+    no_password = await client.put(
+        f"/api/v1/users/{me['id']}",
+        json={"password": None},
+        headers={**ADMIN, "If-Match": me["etag"]},
+    )
+    assert str(_is_error(no_password, 400)["message"]).endswith("password may not be null")

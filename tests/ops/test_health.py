@@ -34,9 +34,13 @@ async def test_openapi_documents_resources(client: httpx.AsyncClient, app: FastA
     spec = (await client.get("/api/openapi.json")).json()
     component = spec["paths"]["/api/v1/components/{component_id}"]
     assert set(component) == {"get", "put", "delete"}
+    for operation in component.values():
+        parameter = next(p for p in operation["parameters"] if p["in"] == "path")
+        assert (parameter["name"], parameter["required"]) == ("component_id", True)
     body_ref = component["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert body_ref.endswith("/ComponentUpdate")
     listed = spec["paths"]["/api/v1/components"]["get"]["responses"]["200"]["content"]
+    assert "type" not in listed["application/json"]["schema"]  # only the $ref: JSON, not text
     schema_name = listed["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert set(spec["components"]["schemas"][schema_name]["properties"]) == {"components", "_meta"}
     docs = await client.get("/api/docs")

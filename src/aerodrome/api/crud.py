@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import Column
 from starlette.responses import Response
@@ -91,7 +91,7 @@ def _add_collection_routes(
     )
     router.add_api_route(
         f"/{plural}",
-        _with_body(create_item, create_schema),
+        with_parameters(create_item, body=create_schema),
         methods=["POST"],
         status_code=201,
         name=f"create_{singular}",
@@ -111,28 +111,30 @@ def _add_item_routes(
     path = f"/{resource.plural}/{{{singular}_id}}"
     one = {200: {"model": envelope(singular, item_model)}, **ERRORS}
 
-    async def get_item(request: Request, session: DbSession, identity: Reader) -> Response:
+    async def get_item(
+        request: Request, session: DbSession, identity: Reader, key: str
+    ) -> Response:
         check_parameters(request.query_params, {"embed"})
         embeds = parse_embed(request.query_params.get("embed", ""), resource)
-        row = await service.get(session, identity, _key(request, singular), embeds=embeds)
+        row = await service.get(session, identity, key, embeds=embeds)
         return item_response(singular, row)
 
     async def update_item(
-        request: Request, session: DbSession, identity: Caller, if_match: IfMatch, body: Any
+        session: DbSession, identity: Caller, if_match: IfMatch, key: str, body: Any
     ) -> Response:
-        key = _key(request, singular)
         row = await service.update(session, identity, key, if_match=if_match, data=body)
         return item_response(singular, row)
 
     async def delete_item(
-        request: Request, session: DbSession, identity: Caller, if_match: IfMatch
+        session: DbSession, identity: Caller, if_match: IfMatch, key: str
     ) -> Response:
-        await service.delete(session, identity, _key(request, singular), if_match=if_match)
+        await service.delete(session, identity, key, if_match=if_match)
         return Response(status_code=204)
 
+    key = f"{singular}_id"
     router.add_api_route(
         path,
-        get_item,
+        with_parameters(get_item, key=key),
         methods=["GET"],
         name=f"get_{singular}",
         summary=f"Show a {singular}",
@@ -140,7 +142,7 @@ def _add_item_routes(
     )
     router.add_api_route(
         path,
-        _with_body(update_item, update_schema),
+        with_parameters(update_item, key=key, body=update_schema),
         methods=["PUT"],
         name=f"update_{singular}",
         summary=f"Update a {singular} (needs If-Match)",
@@ -148,7 +150,7 @@ def _add_item_routes(
     )
     router.add_api_route(
         path,
-        delete_item,
+        with_parameters(delete_item, key=key),
         methods=["DELETE"],
         status_code=204,
         name=f"delete_{singular}",
@@ -187,15 +189,20 @@ def _add_purge_routes(router: APIRouter, service: ResourceService) -> None:
     )
 
 
-def _key(request: Request, singular: str) -> str:
-    return str(request.path_params[f"{singular}_id"])
-
-
-def _with_body(handler: Callable[..., Any], schema: type[BaseModel]) -> Callable[..., Any]:
-    """Give `handler`'s `body` parameter the resource's schema, which FastAPI then validates."""
+def with_parameters(
+    handler: Callable[..., Any], *, key: str | None = None, body: type[BaseModel] | None = None
+) -> Callable[..., Any]:
+    """Declare, for FastAPI and the OpenAPI document, the resource-specific parameters of a
+    shared handler: `key` is the path parameter named `key`, `body` the request schema."""
+    declared = {
+        "key": (str, Path(alias=key, description="id, or name where names are unique")),
+        "body": (body, Body()),
+    }
     signature = inspect.signature(handler)
     parameters = [
-        p.replace(annotation=schema, default=Body()) if p.name == "body" else p
+        p.replace(annotation=declared[p.name][0], default=declared[p.name][1])
+        if p.name in declared and (key if p.name == "key" else body) is not None
+        else p
         for p in signature.parameters.values()
     ]
     handler.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]

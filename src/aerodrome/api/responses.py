@@ -6,11 +6,11 @@ import uuid
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette import responses
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
+class JSONResponse(responses.JSONResponse):
+    """Starlette's JSON response (so that OpenAPI documents it as JSON), rendered by orjson."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, default=_fallback, option=orjson.OPT_NON_STR_KEYS)

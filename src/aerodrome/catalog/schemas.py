@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
+
+from aerodrome.schemas import Strict, Update
 
 State = Literal["active", "inactive"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ComponentTypeCreate(Strict):
@@ -19,7 +17,7 @@ class ComponentTypeCreate(Strict):
     state: State = "active"
 
 
-class ComponentTypeUpdate(Strict):
+class ComponentTypeUpdate(Update):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     state: State | None = None
 
@@ -48,7 +46,9 @@ class ComponentCreate(ComponentFields):
         return self
 
 
-class ComponentUpdate(ComponentFields):
+class ComponentUpdate(ComponentFields, Update):
+    nullable = frozenset({"released_at", "url"})
+
     name: str | None = Field(default=None, min_length=1, max_length=255)
     type: str | None = Field(default=None, min_length=1, max_length=255)
 
@@ -61,7 +61,9 @@ class ProductCreate(Strict):
     state: State = "active"
 
 
-class ProductUpdate(Strict):
+class ProductUpdate(Update):
+    nullable = frozenset({"team_id"})
+
     name: str | None = Field(default=None, min_length=1, max_length=255)
     label: str | None = Field(default=None, max_length=255)
     description: str | None = Field(default=None, max_length=10_000)

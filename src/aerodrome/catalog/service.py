@@ -94,9 +94,7 @@ class ComponentService(ResourceService):
         current: Mapping[str, Any],
         values: dict[str, Any],
     ) -> dict[str, Any]:
-        nullable = {"released_at", "url"}
-        kept = {k: v for k, v in values.items() if v is not None or k in nullable}
-        return await self._resolve_type(session, identity, kept)
+        return await self._resolve_type(session, identity, values)
 
     async def _resolve_type(
         self, session: AsyncSession, identity: Identity, values: dict[str, Any]

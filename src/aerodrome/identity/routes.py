@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from aerodrome.api import API_PREFIX
-from aerodrome.api.crud import ERRORS, register_crud
+from aerodrome.api.crud import ERRORS, register_crud, with_parameters
 from aerodrome.api.deps import Caller, DbSession, IfMatch
 from aerodrome.api.responses import JSONResponse, item_response
 from aerodrome.identity import access, schemas
@@ -63,15 +63,14 @@ def _register_secret_reset(service: AgentService) -> None:
     singular = service.resource.singular
 
     async def reset_api_secret(
-        request: Request, session: DbSession, identity: Caller, if_match: IfMatch
+        session: DbSession, identity: Caller, if_match: IfMatch, key: str
     ) -> Response:
-        key = str(request.path_params[f"{singular}_id"])
         row = await service.reset_secret(session, identity, key, if_match=if_match)
         return item_response(singular, row)
 
     router.add_api_route(
         f"/{service.resource.plural}/{{{singular}_id}}/api_secret",
-        reset_api_secret,
+        with_parameters(reset_api_secret, key=f"{singular}_id"),
         methods=["PUT"],
         name=f"reset_{singular}_api_secret",
         summary=f"Give the {singular} a new API secret (needs If-Match)",

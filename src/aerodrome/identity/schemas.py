@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import EmailStr, Field
+
+from aerodrome.schemas import Strict, Update
 
 State = Literal["active", "inactive"]
 Name = Field(min_length=1, max_length=255)
 OptionalName = Field(default=None, min_length=1, max_length=255)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class TeamCreate(Strict):
@@ -23,7 +21,7 @@ class TeamCreate(Strict):
     state: State = "active"
 
 
-class TeamUpdate(Strict):
+class TeamUpdate(Update):
     name: str | None = OptionalName
     reads_all: bool | None = None
     external: bool | None = None
@@ -40,7 +38,9 @@ class UserCreate(Strict):
     state: State = "active"
 
 
-class UserUpdate(Strict):
+class UserUpdate(Update):
+    nullable = frozenset({"email"})
+
     name: str | None = OptionalName
     email: EmailStr | None = None
     fullname: str | None = Field(default=None, max_length=255)
@@ -59,7 +59,7 @@ class AgentCreate(Strict):
     state: State = "active"
 
 
-class AgentUpdate(Strict):
+class AgentUpdate(Update):
     name: str | None = OptionalName
     data: dict[str, Any] | None = None
     state: State | None = None
