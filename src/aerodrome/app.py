@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from aerodrome import __version__
 from aerodrome.api.errors import install_error_handlers
-from aerodrome.api.limits import BodySizeLimitMiddleware
+from aerodrome.api.limits import RequestLimitsMiddleware
 from aerodrome.api.responses import JSONResponse
 from aerodrome.catalog import routes as catalog_routes
 from aerodrome.db import migrate
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.metrics = Metrics()
     install_error_handlers(app)
     # Added innermost first: the access log sees everything, metrics everything but logging.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_size)
+    app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.max_request_size)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(AccessLogMiddleware)
     app.include_router(identity_routes.router)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class Strict(BaseModel):
-    """Unknown fields are an error, not silently dropped."""
+    """Unknown fields are an error, not silently dropped; no string may hold a NUL character
+    (PostgreSQL cannot store one, in text or in JSON, and SQLite would truncate it in places)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("strings may not contain NUL (\\u0000) characters")
+        return data
 
 
 class Update(Strict):
@@ -29,3 +37,13 @@ class Update(Strict):
         if nulls:
             raise ValueError(f"{', '.join(nulls)} may not be null")
         return self
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False

@@ -188,3 +188,22 @@ async def test_null_for_a_required_field_is_400(client: httpx.AsyncClient) -> No
         headers={**ADMIN, "If-Match": me["etag"]},
     )
     assert str(_is_error(no_password, 400)["message"]).endswith("password may not be null")
+
+
+async def test_free_form_data_keeps_big_numbers_exactly(client: httpx.AsyncClient) -> None:
+    data = {"big": 1357809965071581504765404643328, "small": -7154, "f": 1e-05, "u": "é\u2028"}
+    row = await create(client, "components", {"name": "a", "type": "t", "data": data})
+    shown = await client.get(f"/api/v1/components/{row['id']}", headers=ADMIN)
+    assert shown.json()["component"]["data"] == data
+
+
+async def test_nul_characters_are_400(client: httpx.AsyncClient) -> None:
+    for body in (
+        {"name": "a\u0000b", "type": "t"},
+        {"name": "a", "type": "t", "data": {"k": ["\u0000"]}},
+    ):
+        response = await client.post("/api/v1/components", json=body, headers=ADMIN)
+        assert "NUL" in str(_is_error(response, 400)["message"])
+
+    for path in ("/api/v1/componenttypes/a%00b", "/api/v1/componenttypes?where=name:a%00"):
+        assert "NUL" in str(_is_error(await client.get(path, headers=ADMIN), 400)["message"])

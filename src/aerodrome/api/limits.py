@@ -1,4 +1,5 @@
-"""Request body size limit, answered in the API's JSON error shape."""
+"""Limits every request must meet before a handler runs, answered in the API's JSON error
+shape: a bounded body, and no NUL character in the URL (no database can compare one)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail=f"request body larger than {limit} bytes")
 
 
-class BodySizeLimitMiddleware:
-    """413 when the declared Content-Length, or the bytes actually received, pass `max_bytes`."""
+class RequestLimitsMiddleware:
+    """413 when the declared Content-Length, or the bytes actually received, pass `max_bytes`;
+    400 when the path or the query string holds a NUL character."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -26,6 +28,10 @@ class BodySizeLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            response = error_response(400, "the URL may not contain NUL (%00) characters")
+            await response(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:

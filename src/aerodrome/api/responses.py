@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-import orjson
 from starlette import responses
+
+from aerodrome import jsoncodec
 
 
 class JSONResponse(responses.JSONResponse):
     """Starlette's JSON response (so that OpenAPI documents it as JSON), rendered by orjson."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=_fallback, option=orjson.OPT_NON_STR_KEYS)
-
-
-def _fallback(value: Any) -> str:
-    # asyncpg returns its own UUID class, which orjson does not recognise as a UUID.
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+        return jsoncodec.dumps(content)
 
 
 def item_response(singular: str, row: dict[str, Any], *, status_code: int = 200) -> JSONResponse:

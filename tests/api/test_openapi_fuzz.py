@@ -1,0 +1,36 @@
+"""The OpenAPI document is accurate enough for a schema-driven fuzzer: schemathesis generates
+requests for every operation against `aerodrome serve`; none may answer 5xx, an undocumented
+status, or a body that contradicts the documented schema."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ADMIN_PASSWORD, LiveServer
+
+CHECKS = (
+    "not_a_server_error,response_schema_conformance,status_code_conformance,"
+    "content_type_conformance"
+)
+
+
+def _fuzz(url: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "run", f"{url}/api/openapi.json",
+        "--auth", f"admin:{ADMIN_PASSWORD}", "--checks", CHECKS,
+        "--max-examples", "8", "--seed", "20261124", "--workers", "2", "--no-color",
+    ]  # fmt: skip
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
+    return subprocess.run(
+        command, capture_output=True, text=True, cwd=workdir, env=env, timeout=300, check=False
+    )
+
+
+async def test_openapi_survives_schemathesis(live_server: LiveServer, tmp_path: Path) -> None:
+    result = await asyncio.to_thread(_fuzz, live_server.url, tmp_path)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
