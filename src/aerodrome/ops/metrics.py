@@ -40,8 +40,19 @@ class Metrics:
             registry=self.registry,
         )
 
-    def gauge(self, name: str, documentation: str, labelnames: tuple[str, ...] = ()) -> Gauge:
-        return Gauge(name, documentation, labelnames, registry=self.registry)
+        self.pool = Gauge(
+            "aerodrome_db_pool_connections",
+            "Database connections of this process's pool, by state.",
+            ("state",),
+            registry=self.registry,
+        )
+
+    def record_pool(self, statistics: dict[str, object]) -> None:
+        """Set the pool gauges from `Database.pool_statistics()` (done at scrape time)."""
+        for state in ("checkedin", "checkedout", "overflow"):
+            value = statistics.get(state)
+            if isinstance(value, int):
+                self.pool.labels(state).set(value)
 
     def exposition(self) -> Response:
         """The text format; with PROMETHEUS_MULTIPROC_DIR set, merged over all workers."""

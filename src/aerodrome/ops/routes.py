@@ -50,4 +50,6 @@ async def health(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition of the request counters and latency histograms."""
     collected: Metrics = request.app.state.metrics
+    database: Database = request.app.state.database
+    collected.record_pool(database.pool_statistics())
     return collected.exposition()
