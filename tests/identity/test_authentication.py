@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from dciauth.v2.headers import generate_headers
 
 from aerodrome.identity import passwords
+from aerodrome.identity import service as identity_service
 from tests.conftest import ADMIN, basic
 from tests.helpers import create, team_with_user
 
@@ -47,7 +49,9 @@ async def test_verified_password_is_not_hashed_again(client: httpx.AsyncClient) 
     await team_with_user(client, "red", "rosa")
     headers = basic("rosa", "rosa-password")
     await _identity(client, headers)
-    with mock.patch.object(passwords, "verify_password", side_effect=AssertionError("hashed")):
+    with mock.patch.object(
+        identity_service, "verify_password", side_effect=AssertionError("hashed")
+    ):
         for _ in range(3):
             await _identity(client, headers)
 
@@ -214,3 +218,22 @@ async def test_feeder_signature(client: httpx.AsyncClient) -> None:
         headers=_signed("POST", "/api/v1/components", feeder, kind="feeder", body=body),
     )
     assert published.status_code == 201, published.text
+
+
+async def test_concurrent_first_logins_hash_once(client: httpx.AsyncClient) -> None:
+    await team_with_user(client, "red", "rosa")
+    calls = 0
+    real = passwords.verify_password
+
+    async def counting(password_hash: str, password: str) -> bool:
+        nonlocal calls
+        calls += 1
+        return await real(password_hash, password)
+
+    headers = basic("rosa", "rosa-password")
+    with mock.patch.object(identity_service, "verify_password", counting):
+        responses = await asyncio.gather(
+            *(client.get("/api/v1/identity", headers=headers) for _ in range(10))
+        )
+    assert [r.status_code for r in responses] == [200] * 10
+    assert calls == 1

@@ -59,8 +59,8 @@ async def _signed_identity(request: Request, session: AsyncSession) -> Identity:
         verify_signature(
             claim,
             method=request.method,
-            path=request.url.path,
-            query_string=request.url.query,
+            path=request.scope["raw_path"].decode("latin-1"),
+            query_string=request.scope["query_string"].decode("latin-1"),
             headers=request.headers,
             body=await request.body(),
             secret=secret,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -57,6 +60,7 @@ class CredentialCache:
         self._ttl = ttl_seconds
         self._max = max_entries
         self._entries: OrderedDict[bytes, _Verified] = OrderedDict()
+        self._verifying: dict[bytes, asyncio.Lock] = {}
 
     def _digest(self, login: str, password: str) -> bytes:
         material = f"{login}\x00{password}".encode()
@@ -71,6 +75,18 @@ class CredentialCache:
             del self._entries[digest]
             return None
         return entry
+
+    @asynccontextmanager
+    async def single_flight(self, login: str, password: str) -> AsyncIterator[None]:
+        """Hold while verifying a credential, so that others wait for its result."""
+        digest = self._digest(login, password)
+        lock = self._verifying.setdefault(digest, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked():
+                self._verifying.pop(digest, None)
 
     def remember(self, login: str, password: str, user_id: uuid.UUID, password_hash: str) -> None:
         if self._ttl <= 0:

@@ -85,12 +85,36 @@ TOKEN_PREFIX = "adt_"  # noqa: S105 (a prefix, not a secret)
 async def authenticate_basic(
     session: AsyncSession, cache: CredentialCache, login: str, password: str
 ) -> Identity:
-    """Name or e-mail + password. A remembered credential costs one indexed query, no hash."""
+    """Name or e-mail + password. A remembered credential costs one indexed query, no hash.
+
+    Concurrent requests with the same unverified credential (a fleet of agents after a
+    restart) wait for one verification instead of each paying for a hash.
+    """
+    identity = await _remembered(session, cache, login, password)
+    if identity is not None:
+        return identity
+    async with cache.single_flight(login, password):
+        identity = await _remembered(session, cache, login, password)
+        if identity is not None:
+            return identity
+        return await _verify(session, cache, login, password)
+
+
+async def _remembered(
+    session: AsyncSession, cache: CredentialCache, login: str, password: str
+) -> Identity | None:
     remembered = cache.lookup(login, password)
-    if remembered is not None:
-        found = await _user_rows(session, _USER_BY_ID, user_id=remembered.user_id)
-        if found and found[0]["password_hash"] == remembered.password_hash:
-            return _user_identity(found)
+    if remembered is None:
+        return None
+    found = await _user_rows(session, _USER_BY_ID, user_id=remembered.user_id)
+    if found and found[0]["password_hash"] == remembered.password_hash:
+        return _user_identity(found)
+    return None
+
+
+async def _verify(
+    session: AsyncSession, cache: CredentialCache, login: str, password: str
+) -> Identity:
     found = await _user_rows(session, _USER_BY_LOGIN, login=login)
     # A login that is one user's name and another's e-mail means the name.
     by_name = [r for r in found if r["name"] == login] or found
