@@ -371,7 +371,8 @@ def _as_received(prepared: requests.PreparedRequest) -> Wire:
         body = body.read()
     elif isinstance(body, str):
         body = body.encode()
-    headers = {"Host": url.netloc, **prepared.headers}
+    headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in prepared.headers.items()}
+    headers["Host"] = url.netloc
     return Wire(prepared.method, url.path, url.query, headers, body or b"")
 
 
@@ -386,9 +387,11 @@ def test_real_dciclient_requests_verify(client_id: str) -> None:
     dci_job.create(context, topic_id=str(uuid.uuid4()), comment="nightly é", tags=["a b"])
     content = io.BytesIO(bytes(range(256)))
     dci_file.create(context, "dump.bin", content=content, mime="application/octet-stream")
-    assert [r.method for r in capture.sent] == ["GET", "POST", "POST"]
-    for prepared in capture.sent:
-        wire = _as_received(prepared)
+    wires = [_as_received(prepared) for prepared in capture.sent]
+    assert [wire.method for wire in wires] == ["GET", "POST", "POST"]
+    assert "where=name%3Afoo%2A%2Ctype%3Abar" in wires[0].query
+    assert wires[2].body == bytes(range(256))
+    for wire in wires:
         claim = _claim(wire)
         assert claim.client_id == CLIENT_ID
         assert claim.client_type == ("feeder" if "/" in client_id else "remoteci")
