@@ -44,13 +44,3 @@ class Conflict(AerodromeError):
 class PreconditionFailed(AerodromeError):
     status_code = 412
     code = "precondition_failed"
-
-
-class PayloadTooLarge(AerodromeError):
-    status_code = 413
-    code = "payload_too_large"
-
-
-class Unavailable(AerodromeError):
-    status_code = 503
-    code = "unavailable"

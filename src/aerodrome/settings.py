@@ -70,10 +70,6 @@ class Settings(BaseSettings):
     def hmac_max_clock_skew_delta(self) -> timedelta:
         return timedelta(seconds=self.hmac_max_clock_skew)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.effective_database_url.startswith("sqlite")
-
     @classmethod
     def settings_customise_sources(
         cls,

@@ -157,12 +157,9 @@ async def get_row(
     scope_for: ScopeFor,
     *,
     embeds: Sequence[str] = (),
-    include_archived: bool = False,
 ) -> Row:
-    """One visible row by id (or alternate key), with its embeds; NotFound otherwise."""
-    where = [key_clause(resource, str(key)), scope_for(resource)]
-    if not include_archived:
-        where.append(not_archived(resource))
+    """One visible, non-archived row by id (or alternate key), with its embeds."""
+    where = (key_clause(resource, str(key)), scope_for(resource), not_archived(resource))
     result = await session.execute(select(resource.table).where(*where))
     found = result.mappings().first()
     if found is None:
