@@ -149,3 +149,12 @@ async def test_team_components_are_private_to_the_team(client: httpx.AsyncClient
     )
     assert reader_write.status_code == 403
     assert blue["name"] == "blue"
+
+
+async def test_count_past_the_last_page(client: httpx.AsyncClient) -> None:
+    for name in ("a", "b", "c"):
+        await create(client, "components", {"name": name, "type": "t"})
+    body = await _components(client, "limit=2&offset=5")
+    assert body == {"components": [], "_meta": {"count": 3}}
+    body = await _components(client, "limit=2&offset=2")
+    assert ([c["name"] for c in body["components"]], body["_meta"]["count"]) == (["a"], 3)

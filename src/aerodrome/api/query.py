@@ -29,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Enum,
+    Float,
     FromClause,
     Integer,
     Numeric,
@@ -147,11 +148,13 @@ def _to_datetime(text: str, kind: TypeEngine[Any]) -> datetime:
 
 
 _Converter = Callable[[str, TypeEngine[Any]], Any]
-_COERCIONS: tuple[tuple[type[TypeEngine[Any]], _Converter, str], ...] = (
+_Kinds = type[TypeEngine[Any]] | tuple[type[TypeEngine[Any]], ...]
+_COERCIONS: tuple[tuple[_Kinds, _Converter, str], ...] = (
     (Uuid, lambda text, kind: uuid.UUID(text), "UUID"),
     (Boolean, _to_boolean, "boolean (true, false, 1 or 0)"),
     (Integer, lambda text, kind: int(text), "integer"),
-    (Numeric, _to_float, "number"),  # Float is a Numeric
+    # Float is no longer a Numeric subclass in SQLAlchemy 2.1.
+    ((Float, Numeric), _to_float, "number"),
     (DateTime, _to_datetime, "ISO-8601 timestamp"),
 )
 
@@ -171,7 +174,6 @@ def _coerce(column: ColumnElement[Any], name: str, text: str) -> Any:
     return text
 
 
-
 # --- SQL that differs between SQLite and PostgreSQL ------------------------------------------
 
 
@@ -188,6 +190,8 @@ class _PerDialect(ColumnElement[bool]):
         ("sqlite", InternalTraversal.dp_clauseelement),
     ]
     type = Boolean()
+    # Already a condition: SQLite must not get `= 1` appended, nor NOT spelled `= 0`.
+    _is_implicitly_boolean = True
 
     def __init__(self, default: ColumnElement[Any], sqlite: ColumnElement[Any]) -> None:
         self.default = default
@@ -256,7 +260,9 @@ def _like_text(pattern: _Pattern) -> str:
 
 def _glob_text(pattern: _Pattern) -> str:
     return "".join(
-        _GLOB_WILDCARDS[part] if isinstance(part, _Wildcard) else _GLOB_SPECIAL.sub(r"[\g<0>]", part)
+        _GLOB_WILDCARDS[part]
+        if isinstance(part, _Wildcard)
+        else _GLOB_SPECIAL.sub(r"[\g<0>]", part)
         for part in pattern
     )
 
@@ -264,6 +270,9 @@ def _glob_text(pattern: _Pattern) -> str:
 def _matches(
     column: ColumnElement[Any], pattern: _Pattern, *, case_sensitive: bool
 ) -> ColumnElement[bool]:
+    if isinstance(_base_type(column), Enum):
+        # PostgreSQL has no LIKE for native enum types; their labels are text.
+        column = cast(column, String())
     like = _like_text(pattern)
     if not case_sensitive:
         # ILIKE on PostgreSQL, lower() LIKE lower() on SQLite.
@@ -276,22 +285,23 @@ def _matches(
 def _json_contains(
     column: ColumnElement[Any], values: Sequence[str], *, every: bool
 ) -> ColumnElement[bool]:
-    """`column` is a JSON list holding every (or at least one) of `values`."""
+    """`column` is a JSON list holding every (or at least one) of `values`; never NULL, so
+    that NOT of it means the same on both databases."""
     combine = and_ if every else or_
     documents = [list(values)] if every else [[value] for value in values]
     # The cast is a no-op on JSONB, so a GIN index still serves @>; plain JSON needs it.
-    postgresql = combine(
-        *(
-            cast(column, JSONB).op("@>")(cast(literal(json.dumps(doc), String()), JSONB))
-            for doc in documents
-        )
+    containments = (
+        cast(column, JSONB).op("@>")(cast(literal(json.dumps(doc), String()), JSONB))
+        for doc in documents
     )
-    sqlite = and_(func.json_type(column) == "array", combine(*_sqlite_members(column, values)))
+    postgresql = and_(column.is_not(None), combine(*containments))
+    is_list = func.json_type(column) == "array"
+    sqlite = and_(column.is_not(None), is_list, combine(*_sqlite_members(column, values)))
     return _PerDialect(default=postgresql, sqlite=sqlite)
 
 
 def _sqlite_members(column: ColumnElement[Any], values: Sequence[str]) -> list[ColumnElement[bool]]:
-    members = []
+    members: list[ColumnElement[bool]] = []
     for value in values:
         elements = func.json_each(column).table_valued("value")
         members.append(select(1).select_from(elements).where(elements.c.value == value).exists())
@@ -332,7 +342,6 @@ def _where_condition(part: str, fields: Fields) -> ColumnElement[bool]:
 # --- query: tokens -----------------------------------------------------------------------------
 
 _Kind = Literal["(", ")", ",", "word", "quoted", "end"]
-_SPACE = re.compile(r"\s*")
 # An unquoted value runs to the next ( ) or , and loses its trailing whitespace.
 _WORD = re.compile(r"[^(),]*[^(),\s]")
 
@@ -356,7 +365,8 @@ def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     position = 0
     while True:
-        position = _SPACE.match(text, position).end()  # type: ignore[union-attr]
+        while position < len(text) and text[position].isspace():
+            position += 1
         if position == len(text):
             tokens.append(_Token("end", "", position, position))
             return tokens
@@ -518,7 +528,8 @@ def _values(call: _Call, count: int, *, variadic: bool = False) -> list[str]:
         if isinstance(argument, _Call):
             raise QueryError(
                 f"{call.operator}() takes a field and plain values, not the expression "
-                f"{argument.operator}() at character {argument.position}"
+                f"{argument.operator}() at character {argument.position}; "
+                "quote values that contain ',', '(' or ')'"
             )
     given = len(call.arguments)
     if given < count or (given > count and not variadic):
@@ -537,6 +548,10 @@ def _compare(
     name, value = _values(call, 2)
     column = _field(fields, name)
     _require_scalar(column, name, f"{call.operator}()")
+    if call.operator not in ("eq", "ne") and isinstance(_base_type(column), Boolean):
+        raise QueryError(
+            f"{call.operator}() cannot order the boolean field {name!r}; use eq() or ne()"
+        )
     condition: ColumnElement[bool] = compare(column, _coerce(column, name, value))
     return condition
 
@@ -555,8 +570,8 @@ def _contains(call: _Call, fields: Fields, *, negate: bool) -> ColumnElement[boo
         raise QueryError(f"{call.operator}() needs a list field, and {name!r} is not one")
     if not negate:
         return _json_contains(column, values, every=True)
-    # A missing list contains nothing, and NOT on a NULL would drop the row.
-    return or_(column.is_(None), not_(_json_contains(column, values, every=False)))
+    # The containment test is never NULL, so a missing list passes not_contains().
+    return not_(_json_contains(column, values, every=False))
 
 
 def _null(call: _Call, fields: Fields) -> ColumnElement[bool]:

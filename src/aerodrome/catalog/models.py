@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aerodrome.db.base import LISTED, Base, ResourceMixin
+from aerodrome.db.base import LISTED, Base, ResourceMixin, listed_index
 from aerodrome.db.types import JSONType
 
 
@@ -17,6 +17,7 @@ class Product(ResourceMixin, Base):
     """What a group of topics ships; managed by the members of its owning team."""
 
     __tablename__ = "products"
+    __table_args__ = (listed_index("products"),)
 
     name: Mapped[str] = mapped_column(String(255), unique=True)
     label: Mapped[str] = mapped_column(String(255), default="")
@@ -27,6 +28,7 @@ class Product(ResourceMixin, Base):
 
 class ComponentType(ResourceMixin, Base):
     __tablename__ = "componenttypes"
+    __table_args__ = (listed_index("componenttypes"),)
 
     name: Mapped[str] = mapped_column(String(255), unique=True)
 
@@ -40,8 +42,8 @@ class Component(ResourceMixin, Base):
         # last (for the visibility filter), make the count of a list an index-only scan.
         Index("ix_components_listed", "created_at", "id", "team_id", **LISTED),
         Index("ix_components_listed_by_type", "type", "created_at", "id", "team_id", **LISTED),
+        listed_index("components", "team_id"),
         Index(None, "name", "train", "released_at"),
-        Index(None, "team_id", "created_at"),
     )
 
     name: Mapped[str] = mapped_column(String(255))

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import MetaData, String, Table, Uuid, text
+from sqlalchemy import Index, MetaData, String, Table, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from aerodrome.db.types import JSONType, UTCDateTime, utcnow
@@ -32,6 +32,12 @@ LISTED: dict[str, Any] = {
     "sqlite_where": text("state != 'archived'"),
     "postgresql_where": text("state != 'archived'"),
 }
+
+
+def listed_index(table: str, *columns: str) -> Index:
+    """The index a default list (newest first, archived left out) of `table` walks."""
+    name = f"ix_{table}_listed" + ("_by_" + "_".join(columns) if columns else "")
+    return Index(name, *columns, "created_at", "id", **LISTED)
 
 
 def new_etag() -> str:

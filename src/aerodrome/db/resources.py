@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     Table,
     and_,
     delete,
@@ -103,26 +104,31 @@ def not_archived(resource: Resource) -> ColumnElement[bool]:
     return resource.column("state") != literal_column(f"'{ARCHIVED}'")
 
 
-async def list_rows(
-    session: AsyncSession, resource: Resource, query: ListQuery, scope_for: ScopeFor
-) -> Page:
-    """One page of visible, non-archived rows and the total count before pagination.
+def page_statement(resource: Resource, query: ListQuery, scope_for: ScopeFor) -> Select[Any]:
+    """The one statement of a list page: its rows and, in the last column, the total count.
 
-    Page and count travel in one statement: the count is an uncorrelated scalar subquery,
-    which both databases evaluate once (an index-only scan on the partial list indexes).
+    The count is an uncorrelated scalar subquery, which both databases evaluate once (an
+    index-only scan on the partial list indexes).
     """
     where = and_(not_archived(resource), scope_for(resource), *query.filters)
     order = query.order_by or (resource.column("created_at").desc(),)
     total = select(func.count()).select_from(resource.table).where(where).scalar_subquery()
-    page_stmt = (
+    return (
         select(resource.table, total.label(TOTAL))
         .where(where)
         .order_by(*order, _tiebreaker(resource, order[-1]))
         .limit(query.limit)
         .offset(query.offset)
     )
+
+
+async def list_rows(
+    session: AsyncSession, resource: Resource, query: ListQuery, scope_for: ScopeFor
+) -> Page:
+    """One page of visible, non-archived rows and the total count before pagination."""
+    statement = page_statement(resource, query, scope_for)
     connection = await session.connection()  # Core, not the ORM: this is the hot path
-    result = await connection.execute(page_stmt)
+    result = await connection.execute(statement)
     keys = list(result.keys())
     shown = [(i, k) for i, k in enumerate(keys) if k not in resource.hidden and k != TOTAL]
     found = result.all()
@@ -130,6 +136,7 @@ async def list_rows(
     if found:
         count = int(found[0][keys.index(TOTAL)])
     else:  # past the last page: the count has to be asked for on its own
+        total = statement.selected_columns[TOTAL]
         count = int((await connection.execute(select(total))).scalar_one())
     await embed_relations(session, resource, rows, query.embeds, scope_for)
     return Page(rows=rows, count=count)

@@ -6,16 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aerodrome.db.base import Base, ResourceMixin
+from aerodrome.db.base import Base, ResourceMixin, listed_index
 
 ADMIN_TEAM = "admin"
 
 
 class Team(ResourceMixin, Base):
     __tablename__ = "teams"
+    __table_args__ = (listed_index("teams"),)
 
     name: Mapped[str] = mapped_column(String(255), unique=True)
     # Members of such a team may read every team's resources (DCI's read-only users).
@@ -25,6 +26,7 @@ class Team(ResourceMixin, Base):
 
 class User(ResourceMixin, Base):
     __tablename__ = "users"
+    __table_args__ = (listed_index("users"),)
 
     name: Mapped[str] = mapped_column(String(255), unique=True)
     email: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -48,7 +50,7 @@ class Remoteci(ResourceMixin, Base):
     """An agent identity: runs jobs for its team and signs requests with its API secret."""
 
     __tablename__ = "remotecis"
-    __table_args__ = (Index(None, "team_id", "created_at"),)
+    __table_args__ = (listed_index("remotecis"), listed_index("remotecis", "team_id"))
 
     name: Mapped[str] = mapped_column(String(255))
     team_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("teams.id"))
@@ -61,7 +63,7 @@ class Feeder(ResourceMixin, Base):
     """A publisher of components and topics, authenticated like a remoteci."""
 
     __tablename__ = "feeders"
-    __table_args__ = (Index(None, "team_id", "created_at"),)
+    __table_args__ = (listed_index("feeders"), listed_index("feeders", "team_id"))
 
     name: Mapped[str] = mapped_column(String(255))
     team_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("teams.id"))
