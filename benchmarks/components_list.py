@@ -136,9 +136,9 @@ async def load(url: str, count: int) -> None:
         else ["VACUUM ANALYZE components", "CHECKPOINT"]
     )
     autocommit = database.engine.execution_options(isolation_level="AUTOCOMMIT")
-    async with autocommit.connect() as connection:
-        for statement in maintenance:
-            (await connection.exec_driver_sql(statement)).close()
+    for statement in maintenance:
+        async with autocommit.connect() as connection:
+            await connection.exec_driver_sql(statement)
     await database.dispose()
 
 
