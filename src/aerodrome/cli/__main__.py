@@ -1,3 +1,0 @@
-from aerodrome.cli.main import app
-
-app(prog_name="aerodrome")
