@@ -5,6 +5,7 @@ several tests drive real concurrent clients that must see each other's commits."
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import socket
 import subprocess
@@ -186,3 +187,20 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "dciauth")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put the process-wide loggers that logging configuration touches back as they were."""
+    saved = []
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.handlers[:], logger.level, logger.propagate))
+    yield
+    for logger, handlers, level, propagate in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate

@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
             )
         yield
         await database.dispose()
+        metrics.mark_process_dead()
 
     app = FastAPI(
         title="Aerodrome",
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.settings = settings
     app.state.database = database
     app.state.credential_cache = CredentialCache(settings.credential_cache_seconds)
-    app.state.metrics = Metrics()
+    app.state.metrics = metrics = Metrics()
     install_error_handlers(app)
     # Added innermost first: the access log sees everything, metrics everything but logging.
     app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.max_request_size)

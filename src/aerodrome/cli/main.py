@@ -16,7 +16,7 @@ from aerodrome.cli.common import fail, run_with_database, settings_or_exit
 from aerodrome.db import migrate
 from aerodrome.db.session import Database
 from aerodrome.identity import service as identity_service
-from aerodrome.ops.access_log import logging_config
+from aerodrome.ops.access_log import configure_logging, logging_config
 from aerodrome.settings import CONFIG_FILE_ENV, Settings
 
 app = typer.Typer(
@@ -55,6 +55,7 @@ def serve(
     for name, value in overrides.items():
         os.environ[f"AERODROME_{name.upper()}"] = str(value)
     settings = settings_or_exit()
+    configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(_prepare_database(settings))
     uvicorn.run(
@@ -98,6 +99,7 @@ def db_upgrade(
     """Apply the schema migrations."""
     _use_config(config)
     settings = settings_or_exit()
+    configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(migrate.upgrade(settings.effective_database_url, revision))
     console.print(f"Database schema at {revision}.")

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from aerodrome import __version__
 from aerodrome.api.responses import JSONResponse
 from aerodrome.db.session import Database
-from aerodrome.ops.metrics import Metrics
+from aerodrome.ops.metrics import Metrics, metrics_response
 
 router = APIRouter(tags=["operations"])
 
@@ -52,4 +52,4 @@ async def metrics(request: Request) -> Response:
     collected: Metrics = request.app.state.metrics
     database: Database = request.app.state.database
     collected.record_pool(database.pool_statistics())
-    return collected.exposition()
+    return metrics_response(collected)
