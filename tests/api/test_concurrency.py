@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from tests.conftest import ADMIN, LiveServer
+from tests.conftest import ADMIN, Backend, LiveServer, server_environment, start_server
 
 
 async def test_twenty_concurrent_puts_with_one_etag(live_server: LiveServer) -> None:
@@ -38,3 +38,26 @@ async def test_twenty_concurrent_puts_with_one_etag(live_server: LiveServer) -> 
         stored = (await check.get(f"/api/v1/componenttypes/{winner['id']}")).json()["componenttype"]
     assert stored["name"] == winner["name"]
     assert stored["etag"] == winner["etag"] != etag
+
+
+async def test_two_worker_processes_take_concurrent_writes(backend: Backend) -> None:
+    """Two `serve` workers on one database behave like one: no write is refused or lost."""
+    environment = server_environment(backend, AERODROME_WORKERS="2")
+    server, url = await asyncio.to_thread(start_server, environment)
+    try:
+        limits = httpx.Limits(max_connections=50)
+        async with httpx.AsyncClient(
+            base_url=url, headers=ADMIN, timeout=60, limits=limits
+        ) as http:
+            responses = await asyncio.gather(
+                *(
+                    http.post("/api/v1/components", json={"name": f"c{i}", "type": "t"})
+                    for i in range(150)
+                )
+            )
+            listed = (await http.get("/api/v1/components?limit=1")).json()
+    finally:
+        server.terminate()
+        await asyncio.to_thread(server.wait, 30)
+    assert [r.status_code for r in responses] == [201] * 150
+    assert listed["_meta"]["count"] == 150
