@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aerodrome import __version__
+from aerodrome.api.content_type import AssumeJsonMiddleware
 from aerodrome.api.errors import install_error_handlers
 from aerodrome.api.limits import RequestLimitsMiddleware
 from aerodrome.api.responses import JSONResponse
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.metrics = metrics = Metrics()
     install_error_handlers(app)
     # Added innermost first: the access log sees everything, metrics everything but logging.
+    app.add_middleware(AssumeJsonMiddleware)
     app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.max_request_size)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(AccessLogMiddleware)

@@ -207,3 +207,16 @@ async def test_nul_characters_are_400(client: httpx.AsyncClient) -> None:
 
     for path in ("/api/v1/componenttypes/a%00b", "/api/v1/componenttypes?where=name:a%00"):
         assert "NUL" in str(_is_error(await client.get(path, headers=ADMIN), 400)["message"])
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded"])
+async def test_json_without_a_json_content_type_is_accepted(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {**ADMIN, **({"Content-Type": content_type} if content_type else {})}
+    created = await client.post(
+        "/api/v1/componenttypes", content=b'{"name": "curl"}', headers=headers
+    )
+    assert created.status_code == 201, created.text
+    form = await client.post("/api/v1/componenttypes", content=b"name=form", headers=headers)
+    assert "JSON decode error" in str(_is_error(form, 400)["message"])
