@@ -27,6 +27,15 @@ async def test_healthz_is_503_when_the_database_is_down() -> None:
         response = await http.get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        listed = await http.get("/api/v1/componenttypes", auth=("admin", "x"))
+    assert listed.status_code == 503
+    assert listed.headers["retry-after"] == "1"
+    assert listed.json() == {
+        "status_code": 503,
+        "message": "service unavailable: the database did not answer; retry",
+        "payload": {},
+    }
     await app.state.database.dispose()
 
 

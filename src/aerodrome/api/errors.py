@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aerodrome.api.responses import JSONResponse
@@ -50,6 +52,17 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, f"invalid request: {summary}", {"errors": errors})
 
 
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The database (or another backing service) did not answer, or stayed locked past the
+    # busy timeout: the request may succeed if retried, so say so instead of a bare 500.
+    logger.warning(
+        "backing service unavailable on %s %s: %s", request.method, request.url.path, exc
+    )
+    response = error_response(503, "service unavailable: the database did not answer; retry")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal server error")
@@ -59,4 +72,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AerodromeError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for unavailable in (OSError, OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(unavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
