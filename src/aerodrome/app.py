@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from aerodrome import __version__
 from aerodrome.api.content_type import AssumeJsonMiddleware
@@ -38,13 +39,16 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         await database.dispose()
         metrics.mark_process_dead()
 
-    app = FastAPI(
+    # The interactive docs are served from the package's own copy of Swagger UI, not a CDN:
+    # CI servers often have no way out to the internet.
+    app = FastAPIOffline(
         title="Aerodrome",
         version=__version__,
         description="CI control server, results store and pipeline engine.",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        static_url="/api/docs/static",
         default_response_class=JSONResponse,
         lifespan=lifespan,
     )

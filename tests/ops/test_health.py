@@ -53,5 +53,9 @@ async def test_openapi_documents_resources(client: httpx.AsyncClient, app: FastA
     schema_name = listed["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert set(spec["components"]["schemas"][schema_name]["properties"]) == {"components", "_meta"}
     docs = await client.get("/api/docs")
+    assert "cdn" not in docs.text.lower()
+    script = await client.get("/api/docs/static/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert len(script.content) > 100_000
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
