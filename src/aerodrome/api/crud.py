@@ -8,9 +8,7 @@ straight from the rows with orjson.
 from __future__ import annotations
 
 import inspect
-import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Path, Request
@@ -207,9 +205,6 @@ def with_parameters(
     ]
     handler.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     return handler
-
-
-_PYTHON_TYPES: dict[type, Any] = {uuid.UUID: uuid.UUID, datetime: datetime}
 
 
 def read_model(resource: Resource) -> type[BaseModel]:

@@ -115,11 +115,7 @@ async def _remembered(
 async def _verify(
     session: AsyncSession, cache: CredentialCache, login: str, password: str
 ) -> Identity:
-    found = await _user_rows(session, _USER_BY_LOGIN, login=login)
-    # A login that is one user's name and another's e-mail means the name.
-    by_name = [r for r in found if r["name"] == login] or found
-    user_id = by_name[0]["id"] if by_name else None
-    chosen = [r for r in by_name if r["id"] == user_id]
+    chosen = await _login_rows(session, login)
     if not chosen or not await verify_password(chosen[0]["password_hash"], password):
         raise Unauthorized("invalid credentials")
     cache.remember(login, password, chosen[0]["id"], chosen[0]["password_hash"])
@@ -294,11 +290,19 @@ async def revoke_token(session: AsyncSession, user_id: uuid.UUID, token_id: uuid
 
 
 async def find_user(session: AsyncSession, login: str) -> Row:
-    stmt = select(users).where(or_(users.c.name == login, users.c.email == login))
-    row = (await session.execute(stmt)).mappings().first()
-    if row is None:
+    """The active user a login (name or e-mail) designates, as authentication resolves it."""
+    chosen = await _login_rows(session, login)
+    if not chosen:
         raise NotFound(f"user {login} not found")
-    return USERS.public_row(row)
+    return {"id": chosen[0]["id"], "name": chosen[0]["name"], "email": chosen[0]["email"]}
+
+
+async def _login_rows(session: AsyncSession, login: str) -> list[RowMapping]:
+    """The rows (one per team) of the active user named `login`, or whose e-mail it is."""
+    found = await _user_rows(session, _USER_BY_LOGIN, login=login)
+    # A login that is one user's name and another's e-mail means the name.
+    by_name = [r for r in found if r["name"] == login] or found
+    return [r for r in by_name if r["id"] == by_name[0]["id"]]
 
 
 # --- resources -------------------------------------------------------------------------------
