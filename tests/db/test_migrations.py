@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
 from aerodrome.db.metadata import metadata
-from aerodrome.db.migrate import head_revision, schema_status
+from aerodrome.db.migrate import head_revisions, schema_status
 from aerodrome.db.session import Database
 from aerodrome.settings import Settings
 from tests.conftest import Backend
@@ -24,7 +24,7 @@ async def test_migrated_schema_matches_models(backend: Backend) -> None:
         diff = await connection.run_sync(differences)
     assert diff == []
     status = await schema_status(backend.database)
-    assert status.current == head_revision()
+    assert status.current == head_revisions()
     assert status.is_current
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aerodrome.db.base import LISTED, Base, ResourceMixin, listed_index
@@ -24,6 +24,34 @@ class Product(ResourceMixin, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     # The product owners: members of this team manage the product (DCI's product owners).
     team_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("teams.id"))
+
+
+class ProductTeam(Base):
+    """A team that may use a product's topics (DCI's team ↔ product access)."""
+
+    __tablename__ = "product_teams"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Topic(ResourceMixin, Base):
+    """A line of releases of a product (e.g. "RHEL-9.4"); its components are what jobs test."""
+
+    __tablename__ = "topics"
+    __table_args__ = (listed_index("topics"), listed_index("topics", "product_id"))
+
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    product_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("products.id"))
+    # Ordered: a scheduled job gets the newest component of each type, in this order.
+    component_types: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    next_topic_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("topics.id"))
+    export_control: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class ComponentType(ResourceMixin, Base):
@@ -44,6 +72,8 @@ class Component(ResourceMixin, Base):
         Index("ix_components_listed_by_type", "type", "created_at", "id", "team_id", **LISTED),
         listed_index("components", "team_id"),
         Index(None, "name", "train", "released_at"),
+        # Scheduling: the newest active component of each type in a topic.
+        Index(None, "topic_id", "type", "created_at"),
     )
 
     name: Mapped[str] = mapped_column(String(255))
@@ -56,3 +86,5 @@ class Component(ResourceMixin, Base):
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     # NULL team: a public component, visible to everyone.
     team_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("teams.id"))
+    # NULL topic: a component outside DCI's topics (a Deis release, a UCI package).
+    topic_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("topics.id"))

@@ -93,7 +93,7 @@ async def _prepare_database(settings: Settings) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads",
     config: ConfigOption = None,
 ) -> None:
     """Apply the schema migrations."""
@@ -114,7 +114,8 @@ def db_status(config: ConfigOption = None) -> None:
         return await migrate.schema_status(database)
 
     result = run_with_database(settings_or_exit(), status)
-    console.print(f"database: {result.current or 'empty'}  code: {result.head}")
+    current = ", ".join(sorted(result.current)) or "empty"
+    console.print(f"database: {current}  code: {', '.join(sorted(result.head))}")
 
 
 @config_app.command("show")

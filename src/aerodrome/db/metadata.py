@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 from aerodrome.catalog import models as catalog_models
 from aerodrome.db.base import Base
 from aerodrome.identity import models as identity_models
+from aerodrome.work import models as work_models
 
-MODEL_MODULES = (identity_models, catalog_models)
+MODEL_MODULES = (identity_models, catalog_models, work_models)
 metadata: MetaData = Base.metadata

@@ -23,12 +23,14 @@ class SchemaError(Exception):
 
 @dataclass(frozen=True)
 class SchemaStatus:
-    current: str | None
-    head: str
+    """Revisions are sets: each domain's migrations may form a branch of their own."""
+
+    current: frozenset[str]
+    head: frozenset[str]
 
     @property
     def is_empty(self) -> bool:
-        return self.current is None
+        return not self.current
 
     @property
     def is_current(self) -> bool:
@@ -42,24 +44,22 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
-    assert head is not None
-    return head
+def head_revisions() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
 
 
-async def upgrade(url: str, revision: str = "head") -> None:
+async def upgrade(url: str, revision: str = "heads") -> None:
     """Bring the schema to `revision`. Alembic runs its own event loop, so use a thread."""
     await anyio.to_thread.run_sync(command.upgrade, alembic_config(url), revision)
 
 
 async def schema_status(database: Database) -> SchemaStatus:
-    def current(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
+    def current(connection: Connection) -> frozenset[str]:
+        return frozenset(MigrationContext.configure(connection).get_current_heads())
 
     async with database.engine.connect() as connection:
         revision = await connection.run_sync(current)
-    return SchemaStatus(current=revision, head=head_revision())
+    return SchemaStatus(current=revision, head=head_revisions())
 
 
 async def ensure_schema(database: Database, url: str, *, upgrade_empty: bool) -> SchemaStatus:
@@ -71,14 +71,14 @@ async def ensure_schema(database: Database, url: str, *, upgrade_empty: bool) ->
     if status.is_empty:
         raise SchemaError("the database has no schema: run `aerodrome db upgrade`")
     if not status.is_current:
-        known = _known_revisions()
-        if status.current in known:
+        current, head = ", ".join(sorted(status.current)), ", ".join(sorted(status.head))
+        if status.current <= _known_revisions():
             raise SchemaError(
-                f"the database schema is at revision {status.current}, older than this "
-                f"version of Aerodrome needs ({status.head}): run `aerodrome db upgrade`"
+                f"the database schema is at revision {current}, older than this "
+                f"version of Aerodrome needs ({head}): run `aerodrome db upgrade`"
             )
         raise SchemaError(
-            f"the database schema is at revision {status.current}, which this version of "
+            f"the database schema is at revision {current}, which this version of "
             "Aerodrome does not know (is it newer than the code?)"
         )
     return status

@@ -1,0 +1,1 @@
+"""Work: job definitions, jobs, their state history, runs (named groups of jobs) and queues."""
