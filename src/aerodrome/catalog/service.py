@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aerodrome.catalog.models import Component, ComponentType, Product
+from aerodrome.catalog.models import Component, ComponentType, Product, Topic
 from aerodrome.crud import ResourceService
 from aerodrome.db.resources import Relation, Resource, get_row
 from aerodrome.errors import InvalidInput, NotFound
@@ -21,6 +21,13 @@ PRODUCTS = Resource(
     Product.__table__,
     alternate_keys=("name",),
     relations={"team": Relation("team", "team_id", identity_service.TEAMS)},
+)
+TOPICS = Resource(
+    "topic",
+    "topics",
+    Topic.__table__,
+    alternate_keys=("name",),
+    relations={"product": Relation("product", "product_id", PRODUCTS)},
 )
 COMPONENTTYPES = Resource(
     "componenttype",
@@ -37,6 +44,7 @@ COMPONENTS = Resource(
     relations={
         "team": Relation("team", "team_id", identity_service.TEAMS),
         "componenttype": Relation("componenttype", "type", COMPONENTTYPES, remote_key="name"),
+        "topic": Relation("topic", "topic_id", TOPICS),
     },
 )
 
