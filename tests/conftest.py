@@ -166,7 +166,16 @@ def live_server(backend: Backend) -> Iterator[LiveServer]:
     try:
         yield LiveServer(url=url, env=env)
     finally:
-        process.terminate()
+        stop_server(process)
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL when a client left a connection open past the graceful delay."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
         process.wait(timeout=15)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,14 +15,26 @@ from aerodrome.api.errors import install_error_handlers
 from aerodrome.api.limits import RequestLimitsMiddleware
 from aerodrome.api.responses import JSONResponse
 from aerodrome.catalog import routes as catalog_routes
+from aerodrome.compat.deis import routes as deis_routes
+from aerodrome.compat.nfss import routes as nfss_routes
+from aerodrome.compat.paddles import routes as paddles_routes
 from aerodrome.db import migrate
 from aerodrome.db.session import Database
+from aerodrome.events import routes as events_routes
+from aerodrome.files import routes as files_routes
+from aerodrome.fleet import routes as fleet_routes
 from aerodrome.identity import routes as identity_routes
 from aerodrome.identity.passwords import CredentialCache
 from aerodrome.ops import routes as ops_routes
 from aerodrome.ops.access_log import AccessLogMiddleware
 from aerodrome.ops.metrics import Metrics, MetricsMiddleware
+from aerodrome.pools import routes as pools_routes
+from aerodrome.results import routes as results_routes
 from aerodrome.settings import Settings, load_settings
+from aerodrome.stats import routes as stats_routes
+from aerodrome.stats import tasks as stats_tasks
+from aerodrome.work import expiry, run_routes
+from aerodrome.work import routes as work_routes
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
@@ -35,7 +48,17 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
             await migrate.ensure_schema(
                 database, settings.effective_database_url, upgrade_empty=False
             )
+        # Expired OAuth nonces are removed by the server itself (NFSS needed a cron job).
+        nonce_cleaner = asyncio.create_task(
+            stats_tasks.clean_nonces_periodically(database, settings)
+        )
+        # Every process runs the dead-job expiry; each round is idempotent (work/expiry.py).
+        stop_expiry = asyncio.Event()
+        expirer = asyncio.create_task(expiry.run_expiry(database, settings, stop_expiry))
         yield
+        nonce_cleaner.cancel()
+        stop_expiry.set()
+        await expirer
         await database.dispose()
         metrics.mark_process_dead()
 
@@ -59,10 +82,26 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     install_error_handlers(app)
     # Added innermost first: the access log sees everything, metrics everything but logging.
     app.add_middleware(AssumeJsonMiddleware)
-    app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.max_request_size)
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_bytes=settings.max_request_size,
+        upload_max_bytes=settings.max_file_size,
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(AccessLogMiddleware)
     app.include_router(identity_routes.router)
     app.include_router(catalog_routes.router)
+    app.include_router(work_routes.router)
+    app.include_router(files_routes.router)
+    app.include_router(results_routes.router)
+    app.include_router(events_routes.router)
     app.include_router(ops_routes.router)
+    app.include_router(fleet_routes.router)
+    app.include_router(deis_routes.router)
+    app.include_router(stats_routes.router)
+    app.include_router(nfss_routes.router)
+    app.include_router(run_routes.router)
+    app.include_router(pools_routes.router)
+    app.include_router(paddles_routes.router)
+    app.include_router(paddles_routes.root_router)
     return app

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONFIG_FILE_ENV = "AERODROME_CONFIG"
@@ -47,6 +47,76 @@ class Settings(BaseSettings):
     credential_cache_seconds: int = Field(
         default=600, ge=0, description="How long a verified Basic credential is remembered."
     )
+    deis_checkin_max_bytes: int = Field(
+        default=64 * 1024,
+        ge=256,
+        le=10 * 1024 * 1024,
+        description="Largest Deis cluster check-in body (sent without credentials), in bytes.",
+    )
+    deis_checkins_per_minute: int = Field(
+        default=60,
+        ge=0,
+        description="Deis check-ins accepted per source address per minute; 0 means no limit.",
+    )
+    oauth_timestamp_window: int = Field(
+        default=600,
+        ge=10,
+        le=86400,
+        description="Seconds an OAuth 1.0a stats submission's timestamp may differ from now; "
+        "its nonce is kept twice as long.",
+    )
+    nonce_cleanup_seconds: float = Field(
+        default=86400,
+        gt=0,
+        description="How often the server removes expired OAuth nonces (daily by default).",
+    )
+    max_file_size: int = Field(
+        default=2 * 1024 * 1024 * 1024,
+        ge=1,
+        description="Largest uploaded file (POST /files, component files), in bytes; 413 beyond.",
+    )
+    storage_backend: Literal["filesystem", "s3"] = Field(
+        default="filesystem",
+        description="Where file contents go: `filesystem` (under data_dir/files) or `s3`.",
+    )
+    s3_endpoint_url: str = Field(
+        default="",
+        description="Endpoint of the S3-compatible store; empty means AWS's own for the region.",
+    )
+    s3_bucket: str = Field(default="", description="Bucket of file contents (storage_backend=s3).")
+    s3_access_key: str = Field(default="", description="Access key id of the S3 store.")
+    s3_secret_key: SecretStr | None = Field(default=None, description="Secret key of the S3 store.")
+    s3_region: str = Field(default="us-east-1", description="Region of the S3 store.")
+    paddles_public: bool = Field(
+        default=False,
+        description="Let anonymous callers read the paddles façade (runs, jobs, nodes, queues).",
+    )
+    paddles_anonymous_writes: bool = Field(
+        default=False,
+        description="Accept paddles writes without credentials: only on a trusted network.",
+    )
+    job_dead_after_seconds: int = Field(
+        default=1800,
+        ge=1,
+        description="A running, waiting or unknown paddles job silent this long becomes dead.",
+    )
+    queued_dead_after_seconds: int = Field(
+        default=14 * 24 * 3600,
+        ge=1,
+        description="A queued paddles job not updated for this long becomes dead.",
+    )
+    expiry_interval_seconds: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="How often each process looks for silent jobs to mark dead.",
+    )
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("storage_backend 's3' needs s3_bucket")
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -1,6 +1,7 @@
 """The OpenAPI document is accurate enough for a schema-driven fuzzer: schemathesis generates
-requests for every operation against `aerodrome serve`; none may answer 5xx, an undocumented
-status, or a body that contradicts the documented schema."""
+requests for every operation of the native API against `aerodrome serve`; none may answer 5xx,
+an undocumented status, or a body that contradicts the documented schema. (The façades answer in
+the wire formats of other systems; their own tests and real clients check them.)"""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def _fuzz(url: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable, "-m", "schemathesis.cli", "run", f"{url}/api/openapi.json",
         "--auth", f"admin:{ADMIN_PASSWORD}", "--checks", CHECKS,
+        "--include-path-regex", "^/api/v1/",
         "--max-examples", "8", "--seed", "20261124", "--workers", "2", "--no-color",
     ]  # fmt: skip
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}

@@ -89,7 +89,8 @@ def test_serve_refuses_older_and_unknown_schemas(tmp_path: Path) -> None:
     import sqlite3
 
     with sqlite3.connect(tmp_path / "aerodrome.db") as connection:
-        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+        connection.execute("DELETE FROM alembic_version")
+        connection.execute("INSERT INTO alembic_version VALUES ('9999')")
     unknown = runner.invoke(app, ["serve"], env=env)
     assert unknown.exit_code == 1
     assert "does not know" in unknown.output

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aerodrome.db.base import LISTED, Base, ResourceMixin, listed_index
@@ -71,7 +71,18 @@ class Component(ResourceMixin, Base):
         Index("ix_components_listed", "created_at", "id", "team_id", **LISTED),
         Index("ix_components_listed_by_type", "type", "created_at", "id", "team_id", **LISTED),
         listed_index("components", "team_id"),
+        listed_index("components", "topic_id"),
         Index(None, "name", "train", "released_at"),
+        # A release (Deis) is unique by name, train and version: publishing upserts on it.
+        Index(
+            "uq_components_release",
+            "name",
+            "train",
+            "version",
+            unique=True,
+            sqlite_where=text("type = 'release'"),
+            postgresql_where=text("type = 'release'"),
+        ),
         # Scheduling: the newest active component of each type in a topic.
         Index(None, "topic_id", "type", "created_at"),
     )

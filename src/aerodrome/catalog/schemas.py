@@ -32,10 +32,13 @@ class ComponentFields(Strict):
     state: State | None = None
     # The seed README's field: a component type's id or name, accepted instead of `type`.
     componenttype: str | None = Field(default=None, min_length=1, max_length=255)
+    # dciclient's name for `name` (DCI 4 components carry a display name).
+    display_name: str | None = Field(default=None, min_length=1, max_length=255)
+    topic_id: uuid.UUID | None = None
 
 
 class ComponentCreate(ComponentFields):
-    name: str = Field(min_length=1, max_length=255)
+    name: str | None = Field(default=None, min_length=1, max_length=255)
     type: str | None = Field(default=None, min_length=1, max_length=255)
     team_id: uuid.UUID | None = None
 
@@ -43,11 +46,13 @@ class ComponentCreate(ComponentFields):
     def _needs_a_type(self) -> ComponentCreate:
         if self.type is None and self.componenttype is None:
             raise ValueError("either type or componenttype is required")
+        if self.name is None and self.display_name is None:
+            raise ValueError("either name or display_name is required")
         return self
 
 
 class ComponentUpdate(ComponentFields, Update):
-    nullable = frozenset({"released_at", "url"})
+    nullable = frozenset({"released_at", "url", "topic_id"})
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
     type: str | None = Field(default=None, min_length=1, max_length=255)
@@ -69,3 +74,31 @@ class ProductUpdate(Update):
     description: str | None = Field(default=None, max_length=10_000)
     team_id: uuid.UUID | None = None
     state: State | None = None
+
+
+class TopicCreate(Strict):
+    name: str = Field(min_length=1, max_length=255)
+    product_id: uuid.UUID | None = None
+    component_types: list[str] = Field(default_factory=list, max_length=50)
+    next_topic_id: uuid.UUID | None = None
+    export_control: bool = False
+    data: dict[str, Any] = Field(default_factory=dict)
+    state: State = "active"
+
+
+class TopicUpdate(Update):
+    nullable = frozenset({"product_id", "next_topic_id"})
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    product_id: uuid.UUID | None = None
+    component_types: list[str] | None = Field(default=None, max_length=50)
+    next_topic_id: uuid.UUID | None = None
+    export_control: bool | None = None
+    data: dict[str, Any] | None = None
+    state: State | None = None
+
+
+class ProductTeamAdd(Strict):
+    """Give a team the use of a product's topics."""
+
+    team_id: uuid.UUID

@@ -11,7 +11,8 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from aerodrome.cli import admin
+from aerodrome.cli import admin, keys
+from aerodrome.cli import stats as stats_cli
 from aerodrome.cli.common import fail, run_with_database, settings_or_exit
 from aerodrome.db import migrate
 from aerodrome.db.session import Database
@@ -29,6 +30,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.team_app, name="team")
 app.add_typer(admin.token_app, name="token")
+app.add_typer(keys.keys_app, name="keys")
+app.add_typer(stats_cli.stats_app, name="stats")
 console = Console(soft_wrap=True)
 
 ConfigOption = Annotated[
@@ -68,6 +71,8 @@ def serve(
         access_log=False,
         log_level=settings.log_level,
         proxy_headers=True,
+        # Open keep-alive or streaming connections must not hold a stopping server forever.
+        timeout_graceful_shutdown=10,
     )
 
 

@@ -48,6 +48,17 @@ class Run(ResourceMixin, Base):
         Index(None, "sha1", "created_at"),
         Index(None, "user", "created_at"),
         Index(None, "status", "created_at"),
+        # paddles: `/runs/date/…` filters on the scheduled time, `?since=` on the last change,
+        # and `/runs/queued/` lists the runs that still have queued jobs, most urgent first.
+        Index(None, "scheduled"),
+        Index(None, "updated_at"),
+        Index(
+            "ix_runs_queued",
+            "priority",
+            "created_at",
+            sqlite_where=text("queued > 0"),
+            postgresql_where=text("queued > 0"),
+        ),
     )
 
     name: Mapped[str] = mapped_column(String(512), unique=True)
@@ -193,4 +204,28 @@ class JobKeyValue(Base):
     )
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobClaim(Base):
+    """That a remoteci was given a job definition against one set of components.
+
+    The primary key makes scheduling atomic on both databases: of two concurrent schedulers
+    that pick the same work for the same remoteci, one INSERT wins and the other finds the
+    row taken (ON CONFLICT DO NOTHING) and moves on to the next candidate.
+    """
+
+    __tablename__ = "job_claims"
+
+    remoteci_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("remotecis.id", ondelete="CASCADE"), primary_key=True
+    )
+    jobdefinition_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("jobdefinitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    # sha256 of the sorted component ids: the "current latest components" the work was for.
+    components_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("jobs.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

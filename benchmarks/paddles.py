@@ -1,0 +1,305 @@
+"""Load 20,000 paddles runs of 50 jobs (1,000,000 jobs) into PostgreSQL and measure the façade.
+
+    .venv/bin/python benchmarks/paddles.py                 # the issue's size
+    .venv/bin/python benchmarks/paddles.py --runs 2000     # a tenth, on a small machine
+
+Needs `wrk` (Debian package `wrk`). The data set is built inside PostgreSQL with
+`generate_series` (set-based, no row goes through Python), with counters consistent with the
+jobs, plus one run of 300 jobs. Figures, Basic-authenticated, at `--connections` connections:
+`GET /paddles/runs/` (the latest 100), `GET` and `HEAD /paddles/runs/<300-job run>/`, a chained
+filter, and the throughput of job writes (each connection alternates a job POST and its PUT,
+spread over 64 runs as concurrent teuthology workers do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from aerodrome.db.migrate import upgrade
+from aerodrome.db.session import Database
+from aerodrome.identity import service as identity_service
+from aerodrome.settings import Settings
+
+PASSWORD = "benchmark-password"
+POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+BIG_RUN = "teuthology-2025-01-01_00:00:00-rados-main-distro-default-smithi-big"
+CHAINED = "/paddles/runs/branch/main/suite/rados/machine_type/smithi/"
+
+RUNS_SQL = """
+INSERT INTO runs (id, name, status, "user", branch, suite, machine_type, sha1, flavor, priority,
+                  scheduled, started, data, queued, waiting, running, pass, fail, dead, unknown,
+                  total, created_at, updated_at, etag, state)
+SELECT gen_random_uuid(),
+       format('teuthology-%s-%s-%s-distro-default-%s-%s',
+              to_char(ts, 'YYYY-MM-DD_HH24:MI:SS'), suite, branch, machine_type, i),
+       'finished fail', 'teuthology', branch, suite, machine_type, md5(i::text), 'default', 100,
+       ts, ts, '{}'::jsonb, 0, 0, 0, 45, 4, 1, 0, 50, ts, ts, md5(i::text), 'active'
+FROM (SELECT i,
+             timestamptz '2024-01-01' + i * interval '15 minutes' AS ts,
+             (ARRAY['rados', 'rbd', 'fs', 'rgw', 'upgrade'])[1 + i % 5] AS suite,
+             (ARRAY['main', 'reef', 'squid', 'quincy'])[1 + (i / 5) % 4] AS branch,
+             (ARRAY['smithi', 'mira', 'gibba'])[1 + i % 3] AS machine_type
+      FROM generate_series(0, CAST(:runs AS integer) - 1) AS i) AS s
+"""
+JOBS_SQL = """
+INSERT INTO jobs (id, status, priority, tags, run_id, run_job_id, branch, suite, sha1,
+                  machine_type, os_type, os_version, description, owner, posted, started,
+                  duration, data, created_at, updated_at, etag, state)
+SELECT gen_random_uuid(),
+       CASE WHEN j <= 45 THEN 'success' WHEN j <= 49 THEN 'failure' ELSE 'dead' END,
+       100, '[]'::jsonb, r.id, j::text, r.branch, r.suite, r.sha1, r.machine_type, 'ubuntu',
+       '22.04', 'rados/basic/{clusters/fixed-2.yaml tasks/rados_api_tests.yaml} ' || j,
+       'scheduled_teuthology@teuthology', r.created_at, r.created_at, 1800 + j,
+       jsonb_build_object(
+           'archive_path', '/archive/' || r.name || '/' || j,
+           'pid', 1000 + j,
+           'teuthology_branch', 'main',
+           'targets', jsonb_build_object('ubuntu@smithi' || j || '.front', 'ssh-ed25519 AAAA'),
+           'tasks', jsonb_build_array(jsonb_build_object('install', null),
+                                      jsonb_build_object('ceph', null)),
+           'overrides', jsonb_build_object('ceph', jsonb_build_object('log-ignorelist',
+                                           jsonb_build_array('slow request'))),
+           'failure_reason', CASE WHEN j BETWEEN 46 AND 49 THEN 'Command failed' END),
+       r.created_at + j * interval '1 second', r.created_at + j * interval '1 second',
+       md5(r.name || j), 'active'
+FROM runs AS r CROSS JOIN generate_series(1, CAST(:jobs AS integer)) AS j
+WHERE r.total = CAST(:jobs AS integer)
+"""
+
+
+async def create_database() -> str:
+    name = f"aerodrome_bench_{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_database(url: str) -> None:
+    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        name = url.rsplit("/", 1)[1]
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+async def load(url: str, runs: int) -> None:
+    await upgrade(url)
+    database = Database(Settings(database_url=url))
+    async with database.unit_of_work() as session:
+        await identity_service.ensure_admin(session, PASSWORD)
+    async with database.unit_of_work() as session:
+        await session.execute(text(RUNS_SQL), {"runs": runs})
+        await session.execute(text(JOBS_SQL), {"jobs": 50})
+    big = RUNS_SQL.replace(
+        "generate_series(0, CAST(:runs AS integer) - 1)",
+        "generate_series(CAST(:runs AS integer), CAST(:runs AS integer))",
+    )
+    async with database.unit_of_work() as session:
+        await session.execute(text(big), {"runs": runs})
+        await session.execute(
+            text(
+                "UPDATE runs SET name = :name, total = 300, pass = 45, fail = 4, dead = 251 "
+                "WHERE name LIKE '%-' || :index"
+            ),
+            {"name": BIG_RUN, "index": str(runs)},
+        )
+        await session.execute(text(JOBS_SQL), {"jobs": 300})
+    autocommit = database.engine.execution_options(isolation_level="AUTOCOMMIT")
+    for statement in ("VACUUM ANALYZE runs", "VACUUM ANALYZE jobs", "CHECKPOINT"):
+        async with autocommit.connect() as connection:
+            await connection.exec_driver_sql(statement)
+    await database.dispose()
+
+
+def start_server(url: str, data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "AERODROME_DATABASE_URL": url,
+        "AERODROME_DATA_DIR": str(data_dir),
+        "AERODROME_PORT": str(port),
+        "AERODROME_WORKERS": str(workers),
+        "AERODROME_LOG_LEVEL": "warning",
+        "AERODROME_DB_POOL_SIZE": "20",
+    }
+    command = [sys.executable, "-m", "aerodrome", "serve"]
+    # The server's log goes to a file: an unread pipe would fill up and stall the server.
+    with open(data_dir / "server.log", "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+# Half the requests POST a new job, half PUT one of the jobs posted before the measurement
+# (requests of one wrk thread share this state, so a PUT never depends on an unanswered POST).
+WRITES_LUA = """
+local counter = 0
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function request()
+  counter = counter + 1
+  local run = "bench-writes-" .. (counter % 64)
+  local base = "/paddles/runs/" .. run .. "/jobs/"
+  if counter % 2 == 0 then
+    local status = (math.floor(counter / 2) % 2 == 0) and "pass" or "running"
+    return wrk.format("PUT", base .. "w" .. (counter % 16) .. "/", nil,
+      '{"status": "' .. status .. '", "duration": 12}')
+  end
+  return wrk.format("POST", base, nil,
+    '{"job_id": "' .. tid .. '-' .. counter .. '", "status": "running", ' ..
+    '"machine_type": "smithi", "description": "bench", ' ..
+    '"targets": {"ubuntu@smithi001.front": "ssh-ed25519 A"}}')
+end
+local shown = 0
+function response(status, headers, body)
+  if status >= 300 and shown < 3 then shown = shown + 1; print(status, body) end
+end
+"""
+
+
+async def seed_write_runs(base: str, headers: dict[str, str]) -> None:
+    """64 runs of 16 jobs for the PUTs of the write measurement."""
+    limits = httpx.Limits(max_connections=16)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as http:
+        for job in range(16):
+            posts = [
+                http.post(f"/paddles/runs/bench-writes-{run}/jobs/", json={"job_id": f"w{job}"})
+                for run in range(64)
+            ]
+            for response in await asyncio.gather(*posts):
+                response.raise_for_status()
+
+
+FAILED: list[str] = []  # the first failed responses of each wrk thread, as "status<TAB>body"
+
+
+def wrk(
+    url: str, headers: dict[str, str], connections: int, seconds: int, script: str | None = None
+) -> dict[str, float]:
+    command = ["wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{seconds}s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script or "")
+    if script:
+        command += ["-s", lua.name]
+    try:
+        output = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(lua.name)
+    out = output.stdout
+    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    for percentile in ("50", "99"):
+        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)", out, re.M)
+        assert found, out
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
+        figures[f"p{percentile}"] = float(found.group(1)) * scale
+    FAILED.extend(line for line in out.splitlines() if re.match(r"^[345]\d\d\t", line))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    figures["non_2xx"] = float(errors.group(1)) if errors else 0.0
+    return figures
+
+
+def serial_ms(url: str, headers: dict[str, str], method: str, requests: int = 200) -> float:
+    """Mean latency over one connection: the service time, without queueing."""
+    with httpx.Client(headers=headers) as client:
+        for _ in range(20):
+            client.request(method, url)
+        started = time.perf_counter()
+        for _ in range(requests):
+            assert client.request(method, url).status_code == 200
+        return (time.perf_counter() - started) / requests * 1000
+
+
+def show(label: str, figures: dict[str, float]) -> None:
+    print(
+        f"{label}: p50 {figures['p50']:.2f} ms  p99 {figures['p99']:.2f} ms  "
+        f"{figures['rps']:.0f} req/s  non-2xx {figures['non_2xx']:.0f}",
+        flush=True,
+    )
+
+
+def report(args: argparse.Namespace, base: str) -> None:
+    token = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+    basic = {"Authorization": f"Basic {token}"}
+    seconds, connections = args.seconds, args.connections
+    print(
+        f"runs={args.runs} jobs={args.runs * 50 + 300} workers={args.workers} "
+        f"connections={connections}",
+        flush=True,
+    )
+    wrk(base + "/paddles/runs/", basic, connections, 3)  # warm-up: every worker has the login
+    show("GET /paddles/runs/ (100 runs)", wrk(base + "/paddles/runs/", basic, connections, seconds))
+    big = f"{base}/paddles/runs/{BIG_RUN}/"
+    show("GET /paddles/runs/<300-job run>/", wrk(big, basic, connections, seconds))
+    head = 'wrk.method = "HEAD"'
+    show("HEAD /paddles/runs/<run>/", wrk(big, basic, connections, seconds, head))
+    show(f"GET {CHAINED}", wrk(base + CHAINED, basic, connections, seconds))
+    for label, path, method in [
+        ("GET /paddles/runs/", "/paddles/runs/", "GET"),
+        ("GET <300-job run>", f"/paddles/runs/{BIG_RUN}/", "GET"),
+        ("HEAD <run>", f"/paddles/runs/{BIG_RUN}/", "HEAD"),
+        ("GET chained filter", CHAINED, "GET"),
+    ]:
+        print(f"{label} over one connection: {serial_ms(base + path, basic, method):.2f} ms mean")
+    asyncio.run(seed_write_runs(base, basic))
+    writes = wrk(
+        base + "/", {**basic, "Content-Type": "application/json"}, connections, seconds, WRITES_LUA
+    )
+    show("job POST+PUT (64 runs)", writes)
+    if writes["non_2xx"]:
+        print("first failed writes:", *FAILED, sep="\n", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20_000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8766)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is required: apt-get install wrk")
+    data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
+    url = asyncio.run(create_database())
+    try:
+        started = time.perf_counter()
+        asyncio.run(load(url, args.runs))
+        print(f"loaded {args.runs} runs in {time.perf_counter() - started:.1f} s", flush=True)
+        server = start_server(url, data_dir, args.port, args.workers)
+        try:
+            report(args, f"http://127.0.0.1:{args.port}")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        asyncio.run(drop_database(url))
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""Load 1,000,000 stats points over two years and time 30-day range reads (PostgreSQL).
+
+    .venv/bin/python benchmarks/stats.py
+    .venv/bin/python benchmarks/stats.py --points 200000 --requests 100
+
+The points are generated inside PostgreSQL (one INSERT ... SELECT over generate_series), one
+test with a point every ~63 s. Four figures are printed for random 30-day windows: the
+database's execution time of the range statement (EXPLAIN ANALYZE), the service call
+in-process (SQL, transfer and rows), and `GET` against a real
+`aerodrome serve` of the full window (~41,000 points) and of the window downsampled with
+`max_points=1000&key=value`, as p50/p99 over one connection and throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Text, cast, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from aerodrome.db.migrate import upgrade
+from aerodrome.db.session import Database
+from aerodrome.settings import Settings
+from aerodrome.stats import service
+
+POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+START = datetime(2024, 1, 1, tzinfo=UTC)
+SPAN = timedelta(days=730)
+WINDOW = timedelta(days=30)
+
+
+async def create_database() -> str:
+    name = f"aerodrome_bench_{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_database(url: str) -> None:
+    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        name = url.rsplit("/", 1)[1]
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+async def load(url: str, count: int) -> None:
+    await upgrade(url)
+    database = Database(Settings(database_url=url))
+    async with database.unit_of_work() as session:
+        await service.add_point(
+            session, project="bench", test="boot", data={"value": 0}, date_entered=START
+        )
+        await session.execute(
+            text(
+                """
+                INSERT INTO stats_points (test_id, date_entered, data)
+                SELECT t.id,
+                       CAST(:start AS timestamptz)
+                         + (CAST(:span AS float8) * i / :count) * interval '1 second',
+                       jsonb_build_object('value', round((random() * 100)::numeric, 2),
+                                          'rss', (random() * 1000)::int, 'build', i)
+                FROM stats_tests t, generate_series(1, :count) AS i
+                """
+            ),
+            {"start": START, "span": SPAN.total_seconds(), "count": count},
+        )
+    autocommit = database.engine.execution_options(isolation_level="AUTOCOMMIT")
+    for statement in ("VACUUM ANALYZE stats_points", "CHECKPOINT"):
+        async with autocommit.connect() as connection:
+            await connection.exec_driver_sql(statement)
+    await database.dispose()
+
+
+def windows(rng: random.Random, n: int) -> list[tuple[datetime, datetime]]:
+    latest = SPAN - WINDOW
+    starts = [START + timedelta(seconds=rng.uniform(0, latest.total_seconds())) for _ in range(n)]
+    return [(s, s + WINDOW) for s in starts]
+
+
+async def sql_only(url: str, spans: list[tuple[datetime, datetime]]) -> list[float]:
+    """The database's own execution time of the range statement (EXPLAIN ANALYZE)."""
+    database = Database(Settings(database_url=url))
+    timings = []
+    points = service.points
+    async with database.unit_of_work(write=False) as session:
+        test_id = await service._test_id(session, "bench", "boot")
+        for start, end in spans:
+            stmt = (
+                select(points.c.id, points.c.date_entered, cast(points.c.data, Text))
+                .where(
+                    points.c.test_id == test_id,
+                    points.c.date_entered >= start,
+                    points.c.date_entered < end,
+                )
+                .order_by(points.c.date_entered, points.c.id)
+            )
+            dialect = (await session.connection()).dialect
+            sql = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+            plan = await session.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"))
+            timings.append(float(plan.scalar_one()[0]["Execution Time"]))
+    await database.dispose()
+    return timings
+
+
+async def in_process(url: str, spans: list[tuple[datetime, datetime]]) -> list[float]:
+    database = Database(Settings(database_url=url))
+    timings = []
+    for start, end in spans:
+        async with database.unit_of_work(write=False) as session:
+            began = time.perf_counter()
+            rows = await service.list_points(
+                session, project="bench", test="boot", start=start, end=end
+            )
+            timings.append((time.perf_counter() - began) * 1000)
+            assert len(rows) > 30_000
+    await database.dispose()
+    return timings
+
+
+def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "AERODROME_DATABASE_URL": url,
+        "AERODROME_DATA_DIR": str(data_dir),
+        "AERODROME_PORT": str(port),
+        "AERODROME_PUBLIC_READS": "true",
+        "AERODROME_LOG_LEVEL": "warning",
+    }
+    command = [sys.executable, "-m", "aerodrome", "serve"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def over_http(base: str, spans: list[tuple[datetime, datetime]], extra: str) -> list[float]:
+    timings = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for start, end in spans:
+            query = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+            began = time.perf_counter()
+            response = client.get(f"/nfss/api/v1/bench/boot?{extra}", params=query)
+            timings.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, response.text
+    return timings
+
+
+def show(label: str, timings: list[float]) -> None:
+    ordered = sorted(timings)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    rate = len(timings) / (sum(timings) / 1000)
+    print(
+        f"{label}: p50 {statistics.median(ordered):.1f} ms  p99 {p99:.1f} ms  "
+        f"{rate:.0f} req/s over one connection  ({len(timings)} windows)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--port", type=int, default=8771)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
+    url = asyncio.run(create_database())
+    try:
+        began = time.perf_counter()
+        asyncio.run(load(url, args.points))
+        print(f"loaded {args.points} points over 730 days in {time.perf_counter() - began:.1f} s")
+        spans = windows(random.Random(5), args.requests)
+        show("SQL of a 30-day range, database execution time", asyncio.run(sql_only(url, spans)))
+        show("service.list_points, 30 days, in-process", asyncio.run(in_process(url, spans)))
+        server = start_server(url, data_dir, args.port)
+        try:
+            base = f"http://127.0.0.1:{args.port}"
+            over_http(base, spans[:10], "")  # warm-up
+            show("GET 30 days (all points)", over_http(base, spans, ""))
+            sampled = "max_points=1000&key=value"
+            show("GET 30 days, max_points=1000&key=value", over_http(base, spans, sampled))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        asyncio.run(drop_database(url))
+
+
+if __name__ == "__main__":
+    main()

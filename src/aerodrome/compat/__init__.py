@@ -1,0 +1,1 @@
+"""Façades that speak the wire formats of the systems Aerodrome replaces."""

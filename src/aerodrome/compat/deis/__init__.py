@@ -1,0 +1,1 @@
+"""The Deis Workflow Manager API (`/deis/v2/...`, `/deis/v3/...`)."""

@@ -1,0 +1,1 @@
+"""The Non Functional Stats Service API (`/nfss/api/v1/...`)."""

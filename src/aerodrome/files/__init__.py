@@ -1,0 +1,1 @@
+"""Files attached to jobs and components, and the blob stores that hold their content."""

@@ -1,0 +1,1 @@
+"""Test results parsed from uploaded files: per-file summaries and one row per test case."""

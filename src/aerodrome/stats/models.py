@@ -1,0 +1,80 @@
+"""Tables of the stats domain: projects → tests → data points, and the submitters' keys.
+
+The OAuth client keys live here rather than in `identity`: they authenticate only stats
+submissions, carry no team, and their secret must be kept in clear (HMAC-SHA1 signing needs
+it), unlike every credential of `identity`, which is stored hashed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aerodrome.db.base import Base
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class StatsProject(Base):
+    __tablename__ = "stats_projects"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class StatsTest(Base):
+    __tablename__ = "stats_tests"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("stats_projects.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class DataPoint(Base):
+    """One measurement: a timestamp and an arbitrary JSON object."""
+
+    __tablename__ = "stats_points"
+    # Every read is a time range of one test, in (date_entered, id) order: the index gives
+    # the order, and the downsampling of a range without a key reads only the index.
+    __table_args__ = (Index(None, "test_id", "date_entered", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    test_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("stats_tests.id", ondelete="CASCADE")
+    )
+    date_entered: Mapped[datetime] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column()
+
+
+class ClientKey(Base):
+    """An OAuth 1.0a client allowed to submit data points."""
+
+    __tablename__ = "stats_client_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    contact: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class OAuthNonce(Base):
+    """A (key, nonce, timestamp) already used: the primary key is what refuses a replay."""
+
+    __tablename__ = "stats_oauth_nonces"
+
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # Cleaning removes the nonces whose timestamp window has passed.
+    used_at: Mapped[datetime] = mapped_column(index=True)

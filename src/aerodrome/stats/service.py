@@ -1,0 +1,282 @@
+"""Stats rules: storing data points, reading a time range, and downsampling it in SQL.
+
+A range read walks the `(test_id, date_entered)` index. Downsampling splits the range into
+`max_points / 2` equal time buckets and keeps, in each, the points with the smallest and the
+largest value of `key` (or the first and the last point when no key is given), so a graph
+keeps its peaks while the browser never receives more than `max_points` points.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aerodrome import jsoncodec
+from aerodrome.db.resources import Row
+from aerodrome.db.types import utcnow
+from aerodrome.errors import InvalidInput, NotFound
+from aerodrome.stats.models import DataPoint, StatsProject, StatsTest
+
+projects = StatsProject.__table__
+tests = StatsTest.__table__
+points = DataPoint.__table__
+NAME_PATTERN = r"^[A-Za-z0-9][\w.+\-]*$"
+KEY_PATTERN = re.compile(r"^[\w.\-]{1,64}$")
+MAX_POINT_BYTES = 64 * 1024
+
+
+def check_name(kind: str, name: str) -> str:
+    if len(name) > 255 or not re.match(NAME_PATTERN, name):
+        raise InvalidInput(
+            f"invalid {kind} name {name!r}: letters, digits and . _ + - only",
+            payload={kind: name},
+        )
+    return name
+
+
+async def _dialect(session: AsyncSession) -> str:
+    return (await session.connection()).dialect.name
+
+
+async def _ensure(
+    session: AsyncSession, table: Any, values: dict[str, Any], where: ColumnElement[bool]
+) -> Any:
+    """The id of the row matching `where`, inserted first if missing (race-free upsert)."""
+    insert_into = postgresql.insert if await _dialect(session) == "postgresql" else sqlite.insert
+    await session.execute(insert_into(table).values(values).on_conflict_do_nothing())
+    return (await session.execute(select(table.c.id).where(where))).scalar_one()
+
+
+async def add_point(
+    session: AsyncSession,
+    *,
+    project: str,
+    test: str,
+    data: dict[str, Any],
+    date_entered: datetime | None = None,
+) -> Row:
+    """Store one data point, creating its project and test on their first point."""
+    check_name("project", project)
+    check_name("test", test)
+    _check_data(data)
+    now = utcnow()
+    project_id = await _ensure(
+        session, projects, {"name": project, "created_at": now}, projects.c.name == project
+    )
+    test_id = await _ensure(
+        session,
+        tests,
+        {"project_id": project_id, "name": test, "created_at": now},
+        and_(tests.c.project_id == project_id, tests.c.name == test),
+    )
+    stmt = (
+        insert(points)
+        .values(test_id=test_id, date_entered=date_entered or now, data=data)
+        .returning(points.c.id, points.c.date_entered, points.c.data)
+    )
+    return dict((await session.execute(stmt)).mappings().one())
+
+
+def _check_data(data: dict[str, Any]) -> None:
+    encoded = jsoncodec.dumps(data)
+    if len(encoded) > MAX_POINT_BYTES:
+        raise InvalidInput(f"a data point may hold at most {MAX_POINT_BYTES} bytes of JSON")
+    if b"\\u0000" in encoded:
+        raise InvalidInput("strings may not contain NUL (\\u0000) characters")
+
+
+async def list_projects(session: AsyncSession) -> list[Row]:
+    """Every project with its number of tests, by name."""
+    stmt = (
+        select(projects.c.name, projects.c.created_at, func.count(tests.c.id).label("tests"))
+        .outerjoin(tests, tests.c.project_id == projects.c.id)
+        .group_by(projects.c.id, projects.c.name, projects.c.created_at)
+        .order_by(projects.c.name)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def list_tests(session: AsyncSession, project: str) -> list[Row]:
+    """The tests of a project, by name; NotFound for an unknown project."""
+    stmt = (
+        select(projects.c.id, tests.c.name, tests.c.created_at)
+        .outerjoin(tests, tests.c.project_id == projects.c.id)
+        .where(projects.c.name == project)
+        .order_by(tests.c.name)
+    )
+    found = (await session.execute(stmt)).mappings().all()
+    if not found:
+        raise NotFound(f"project {project} not found", payload={"project": project})
+    return [{"name": r["name"], "created_at": r["created_at"]} for r in found if r["name"]]
+
+
+async def _test_id(session: AsyncSession, project: str, test: str) -> Any:
+    stmt = (
+        select(tests.c.id)
+        .join(projects, projects.c.id == tests.c.project_id)
+        .where(projects.c.name == project, tests.c.name == test)
+    )
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"test {project}/{test} not found", payload={"project": project})
+    return found
+
+
+async def list_points(
+    session: AsyncSession,
+    *,
+    project: str,
+    test: str,
+    start: datetime,
+    end: datetime,
+    max_points: int | None = None,
+    key: str | None = None,
+) -> list[Row]:
+    """The points of a test in [start, end), oldest first; at most `max_points` of them,
+    downsampled in the database, when given.
+
+    Each row's `data` is the stored JSON text, not decoded: a long series goes from the
+    database to the response without being parsed and encoded again (`render_points`).
+    """
+    if start >= end:
+        raise InvalidInput("start_date must be earlier than end_date")
+    if key is not None and not KEY_PATTERN.match(key):
+        raise InvalidInput(f"invalid key {key!r}: letters, digits and . _ - only")
+    test_id = await _test_id(session, project, test)
+    in_range = and_(
+        points.c.test_id == test_id, points.c.date_entered >= start, points.c.date_entered < end
+    )
+    if max_points is not None:
+        count = select(func.count()).select_from(points).where(in_range)
+        if int((await session.execute(count)).scalar_one()) > max_points:
+            dialect = await _dialect(session)
+            chosen = _downsampled(dialect, test_id, in_range, start, end, max_points, key)
+            in_range = points.c.id.in_(chosen)
+    connection = await session.connection()  # Core: this is the hot path
+    return [dict(r) for r in (await connection.execute(series_statement(in_range))).mappings()]
+
+
+def series_statement(where: ColumnElement[bool]) -> Select[Any]:
+    """The points matching `where`, oldest first, their data as stored JSON text."""
+    return (
+        select(points.c.id, points.c.date_entered, cast(points.c.data, Text).label("data"))
+        .where(where)
+        .order_by(points.c.date_entered, points.c.id)
+    )
+
+
+def render_points(rows: list[Row]) -> bytes:
+    """The JSON array of `list_points` rows, their stored JSON data spliced in as it is."""
+    return (
+        b"["
+        + b",".join(
+            b'{"id":%d,"date_entered":"%s","data":%s}'
+            % (row["id"], row["date_entered"].isoformat().encode(), row["data"].encode())
+            for row in rows
+        )
+        + b"]"
+    )
+
+
+def _downsampled(
+    dialect: str,
+    test_id: Any,
+    in_range: ColumnElement[bool],
+    start: datetime,
+    end: datetime,
+    max_points: int,
+    key: str | None,
+) -> Select[Any]:
+    """The ids of the points to keep: per bucket, the extremes found by a GROUP BY (a hash
+    aggregate, no sort), then the points holding them (the lowest id among equals)."""
+    buckets = max(1, max_points // 2)
+    span = (end - start).total_seconds()
+    offset = (_epoch(points.c.date_entered, dialect) - start.timestamp()) * (buckets / span)
+    # PostgreSQL rounds a float cast to integer; SQLite truncates (the same as floor here).
+    bucket = cast(func.floor(offset) if dialect == "postgresql" else offset, Integer)
+    if key is None:
+        return _first_and_last(test_id, in_range, bucket)
+    rows = (
+        select(points.c.id, bucket.label("bucket"), _number(key, dialect).label("value"))
+        .where(in_range)
+        .cte("bucketed")
+    )
+    extremes = (
+        select(
+            rows.c.bucket,
+            func.min(rows.c.value).label("low"),
+            func.max(rows.c.value).label("high"),
+        )
+        .group_by(rows.c.bucket)
+        .subquery()
+    )
+    holders = rows.join(
+        extremes,
+        and_(
+            rows.c.bucket == extremes.c.bucket,
+            or_(rows.c.value == extremes.c.low, rows.c.value == extremes.c.high),
+        ),
+    )
+    return select(func.min(rows.c.id)).select_from(holders).group_by(rows.c.bucket, rows.c.value)
+
+
+def _first_and_last(test_id: Any, in_range: ColumnElement[bool], bucket: Any) -> Select[Any]:
+    """The first and the last point of each bucket, found on the index alone."""
+    ends = (
+        select(
+            func.min(points.c.date_entered).label("first"),
+            func.max(points.c.date_entered).label("last"),
+        )
+        .where(in_range)
+        .group_by(bucket)
+        .subquery()
+    )
+    at_an_end = or_(points.c.date_entered == ends.c.first, points.c.date_entered == ends.c.last)
+    return (
+        select(func.min(points.c.id))
+        .select_from(points.join(ends, and_(points.c.test_id == test_id, at_an_end)))
+        .group_by(points.c.date_entered)
+    )
+
+
+def _epoch(column: Any, dialect: str) -> ColumnElement[float]:
+    if dialect == "postgresql":
+        return cast(func.date_part("epoch", column), Float)
+    # SQLite stores UTC text; julianday reads it, to within float error, hence the rounding
+    # to the millisecond (a point on a bucket boundary must fall in the later bucket).
+    return func.round((func.julianday(column) - 2440587.5) * 86400.0, 3)
+
+
+def _number(key: str, dialect: str) -> ColumnElement[float]:
+    """The numeric value of top-level `key` of a point's data, NULL when not a number."""
+    if dialect == "postgresql":
+        field = points.c.data.op("->")(literal(key))
+        as_text = points.c.data.op("->>")(literal(key))
+        return case((func.jsonb_typeof(field) == "number", cast(as_text, Float)), else_=None)
+    path = '$."' + key + '"'
+    return case(
+        (
+            func.json_type(points.c.data, path).in_(("integer", "real")),
+            cast(func.json_extract(points.c.data, path), Float),
+        ),
+        else_=None,
+    )

@@ -1,0 +1,114 @@
+"""Dead-job expiry: paddles jobs that stopped reporting become `dead`.
+
+Every app process runs the loop; each round is one unit of work whose UPDATEs are conditional
+(`status = 'running' AND updated_at < cutoff`), so a second process finds nothing left to do and
+no run counter moves twice. On PostgreSQL the round also takes a transaction-scoped advisory
+lock and skips when another process holds it, so only one process does the work per round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, literal_column, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aerodrome.db.base import new_etag
+from aerodrome.db.session import Database
+from aerodrome.db.types import utcnow
+from aerodrome.settings import Settings
+from aerodrome.work import rollup
+from aerodrome.work.models import Job
+from aerodrome.work.status import QUEUED
+
+logger = logging.getLogger("aerodrome.expiry")
+JOBS = Job.__table__
+# Statuses of a job that should still be reporting: running, waiting for nodes, or unknown.
+ACTIVE = ("pre-run", "running", "post-run", "waiting", "unknown")
+DEAD = "dead"
+_LOCK_KEY = 0x6165726F  # "aero": the advisory lock of the expiry round
+BATCH = 1000
+
+
+async def _take_round(session: AsyncSession) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite: the round already holds the single writer lock
+    taken = await session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _LOCK_KEY}
+    )
+    return bool(taken.scalar())
+
+
+def silent_jobs(status: str, cutoff: datetime) -> Select[Any]:
+    """Up to BATCH paddles jobs of `status` not written since `cutoff`."""
+    return (
+        select(JOBS.c.id)
+        .where(
+            JOBS.c.status == literal_column(f"'{status}'"),
+            JOBS.c.updated_at < cutoff,
+            JOBS.c.run_job_id.is_not(None),
+        )
+        .limit(BATCH)
+    )
+
+
+async def _expire(
+    session: AsyncSession, status: str, cutoff: datetime, now: datetime
+) -> list[uuid.UUID | None]:
+    """Mark up to BATCH paddles jobs of `status` silent since `cutoff` dead; their runs."""
+    silent = silent_jobs(status, cutoff)
+    statement = (
+        update(JOBS)
+        # The conditions again: a job written since the subquery read it stays alive.
+        .where(
+            JOBS.c.id.in_(silent.scalar_subquery()),
+            JOBS.c.status == status,
+            JOBS.c.updated_at < cutoff,
+        )
+        .values(status=DEAD, updated_at=now, etag=new_etag())
+        .returning(JOBS.c.run_id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def expire_silent_jobs(session: AsyncSession, settings: Settings, now: datetime) -> int:
+    """One round in the caller's unit of work; returns how many jobs it marked dead."""
+    if not await _take_round(session):
+        return 0
+    running_cutoff = now - timedelta(seconds=settings.job_dead_after_seconds)
+    queued_cutoff = now - timedelta(seconds=settings.queued_dead_after_seconds)
+    moves: dict[uuid.UUID, Counter[tuple[str | None, str | None]]] = {}
+    expired = 0
+    for status, cutoff in [*((s, running_cutoff) for s in ACTIVE), (QUEUED, queued_cutoff)]:
+        for run_id in await _expire(session, status, cutoff, now):
+            expired += 1
+            if run_id is not None:
+                moves.setdefault(run_id, Counter())[(status, DEAD)] += 1
+    for run_id, run_moves in moves.items():
+        await rollup.count_job_moves(session, run_id, run_moves)
+    return expired
+
+
+async def expiry_round(database: Database, settings: Settings) -> int:
+    """One round as its own unit of work."""
+    async with database.unit_of_work() as session:
+        return await expire_silent_jobs(session, settings, utcnow())
+
+
+async def run_expiry(database: Database, settings: Settings, stop: asyncio.Event) -> None:
+    """Expire silent jobs every `expiry_interval_seconds` until `stop` is set."""
+    while not stop.is_set():
+        try:
+            expired = await expiry_round(database, settings)
+            if expired:
+                logger.info("marked %d silent jobs dead", expired)
+        except Exception:  # a failed round is retried next time; the loop must not die
+            logger.exception("dead-job expiry round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.expiry_interval_seconds)

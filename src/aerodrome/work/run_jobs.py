@@ -1,0 +1,265 @@
+"""The jobs of runs as paddles and teuthology write and read them.
+
+A job write is a handful of statements in the caller's unit of work: the run (created once,
+atomically, if missing), the job row (INSERT … ON CONFLICT DO NOTHING, or a locked read then an
+UPDATE), the nodes it ran on, and the run's roll-up (one relative UPDATE). Reads are single
+indexed queries; nothing loads a run's history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, false, func, insert, literal_column, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aerodrome.db.base import new_etag
+from aerodrome.db.resources import Row
+from aerodrome.db.types import utcnow
+from aerodrome.errors import Conflict, InvalidInput, NotFound
+from aerodrome.identity.principal import Identity
+from aerodrome.pools.models import JobNode
+from aerodrome.work import rollup
+from aerodrome.work.models import Queue
+from aerodrome.work.runs import (
+    JOB_SHOWN,
+    JOBS,
+    RUNS,
+    insert_ignoring_conflict,
+    run_for_write,
+    visible_runs,
+)
+from aerodrome.work.status import RUN_COUNTER
+
+JOB_NODES = JobNode.__table__
+QUEUES = Queue.__table__
+# A finished job keeps its result: marking it dead afterwards (teuthology-report --dead on a
+# whole run) must not turn a pass or a fail into a dead.
+FINISHED = frozenset({"success", "failure", "error"})
+# Run columns that the run takes from its first job that has them.
+RUN_FILLED = ("branch", "suite", "machine_type", "sha1", "priority")
+
+
+@dataclass(frozen=True)
+class JobWrite:
+    """A job write, already translated into the core model by a façade."""
+
+    job_id: str | None = None
+    status: str | None = None  # canonical; None keeps the current one (or `unknown`)
+    columns: Mapping[str, Any] = field(default_factory=dict)  # promoted job columns
+    data: Mapping[str, Any] = field(default_factory=dict)  # every other key
+    targets: Sequence[str] | None = None  # names of the nodes the job ran on
+    queue: str | None = None
+
+
+def visible_jobs(identity: Identity) -> ColumnElement[bool]:
+    """Jobs `identity` may read: team-less ones and those of its own teams."""
+    if identity.sees_everything:
+        return true()
+    column = JOBS.c.team_id
+    mine = column.in_(identity.team_ids) if identity.team_ids else false()
+    return or_(column.is_(None), mine)
+
+
+def _run_fill(write: JobWrite, status: str) -> dict[str, Any]:
+    """The run columns this job fills in where the run has none yet."""
+    fill = {name: write.columns.get(name) for name in RUN_FILLED}
+    if RUN_COUNTER.get(status) == "running":
+        fill["started"] = utcnow()
+    return fill
+
+
+async def _queue_id(session: AsyncSession, name: str | None) -> Any:
+    """The queue a job waits in, created on first use; a scalar subquery for the write."""
+    if name is None:
+        return None
+    now = utcnow()
+    values = {"id": uuid.uuid4(), "name": name, "created_at": now, "updated_at": now}
+    values |= {"etag": new_etag(), "state": "active", "data": {}}
+    await session.execute(insert_ignoring_conflict(session, QUEUES, values))
+    return select(QUEUES.c.id).where(QUEUES.c.name == name).scalar_subquery()
+
+
+async def _set_targets(
+    session: AsyncSession, job_id: uuid.UUID, targets: Sequence[str], *, new: bool = False
+) -> None:
+    if not new:
+        await session.execute(delete(JOB_NODES).where(JOB_NODES.c.job_id == job_id))
+    names = sorted(set(targets))
+    if names:
+        rows = [{"job_id": job_id, "node_name": name} for name in names]
+        await session.execute(insert(JOB_NODES), rows)
+
+
+async def create_job(
+    session: AsyncSession, identity: Identity, run_name: str, write: JobWrite
+) -> Row:
+    """Add a job to a run (created if missing); a second job with the same id is a Conflict."""
+    if not write.job_id:
+        raise InvalidInput("could not find required key: 'job_id'")
+    run = await run_for_write(session, identity, run_name, create=True)
+    status = write.status or "unknown"
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "created_at": now,
+        "updated_at": now,
+        "etag": new_etag(),
+        "state": "active",
+        "posted": now,
+        "priority": 0,
+        "tags": [],
+        **write.columns,
+        "run_id": run.id,
+        "run_job_id": write.job_id,
+        "team_id": run.team_id,
+        "status": status,
+        "queue_id": await _queue_id(session, write.queue),
+        "data": dict(write.data),
+    }
+    statement = insert_ignoring_conflict(session, JOBS, values).returning(JOBS)
+    created = (await session.execute(statement)).mappings().first()
+    if created is None:
+        raise Conflict(
+            f"job with job_id {write.job_id} already exists", payload={"job_id": write.job_id}
+        )
+    if write.targets is not None:
+        await _set_targets(session, values["id"], write.targets, new=True)
+    await rollup.count_job_status(session, run.id, None, status, fill=_run_fill(write, status))
+    return {**created, "run_name": run.name}
+
+
+def _next_status(current: str, wanted: str | None) -> str:
+    if wanted is None or (wanted == "dead" and current in FINISHED):
+        return current
+    return wanted
+
+
+async def update_job(
+    session: AsyncSession, identity: Identity, run_name: str, job_id: str, write: JobWrite
+) -> Row:
+    """Change some fields of a job; its id never changes, and a dead never hides a result."""
+    if write.job_id is not None and write.job_id != job_id:
+        raise InvalidInput("job_id cannot be changed")
+    run = await run_for_write(session, identity, run_name, create=False)
+    locked = (
+        select(JOBS.c.id, JOBS.c.status, JOBS.c.data)
+        .where(JOBS.c.run_id == run.id, JOBS.c.run_job_id == job_id)
+        .with_for_update()
+    )
+    current = (await session.execute(locked)).first()
+    if current is None:
+        raise NotFound(f"job {job_id} not found in run {run_name}", payload={"job_id": job_id})
+    status = _next_status(current.status, write.status)
+    values: dict[str, Any] = {**write.columns, "status": status, "updated_at": utcnow()}
+    values |= {"etag": new_etag(), "data": {**(current.data or {}), **write.data}}
+    if write.queue is not None:
+        values["queue_id"] = await _queue_id(session, write.queue)
+    statement = JOBS.update().where(JOBS.c.id == current.id).values(values).returning(JOBS)
+    updated = (await session.execute(statement)).mappings().one()
+    if write.targets is not None:
+        await _set_targets(session, current.id, write.targets)
+    await rollup.count_job_status(
+        session, run.id, current.status, status, fill=_run_fill(write, status)
+    )
+    return {**updated, "run_name": run.name}
+
+
+async def delete_job(session: AsyncSession, identity: Identity, run_name: str, job_id: str) -> None:
+    """Remove a job for good; the run's counters lose it in the same transaction."""
+    run = await run_for_write(session, identity, run_name, create=False)
+    statement = (
+        delete(JOBS)
+        .where(JOBS.c.run_id == run.id, JOBS.c.run_job_id == job_id)
+        .returning(JOBS.c.status)
+    )
+    old = (await session.execute(statement)).scalar()
+    if old is None:
+        raise NotFound(f"job {job_id} not found in run {run_name}", payload={"job_id": job_id})
+    await rollup.count_job_status(session, run.id, old, None)
+
+
+def _run_jobs() -> Any:
+    """Jobs joined to their (listed) run, with the run's name as `run_name`."""
+    return (
+        select(*JOB_SHOWN, RUNS.c.name.label("run_name"))
+        .join(RUNS, RUNS.c.id == JOBS.c.run_id)
+        .where(RUNS.c.state != literal_column("'archived'"))
+    )
+
+
+async def get_job(session: AsyncSession, identity: Identity, run_name: str, job_id: str) -> Row:
+    """One job of a visible run."""
+    statement = _run_jobs().where(
+        RUNS.c.name == run_name, JOBS.c.run_job_id == job_id, visible_runs(identity)
+    )
+    found = (await session.execute(statement)).mappings().first()
+    if found is None:
+        raise NotFound(f"job {job_id} not found in run {run_name}", payload={"job_id": job_id})
+    return dict(found)
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    equals: Mapping[str, Any] = field(default_factory=dict)  # promoted column → value
+    statuses: Sequence[str] | None = None
+    posted_since: datetime | None = None
+
+
+async def search_jobs(
+    session: AsyncSession, identity: Identity, filters: JobFilter, *, limit: int, offset: int
+) -> list[Row]:
+    """Jobs of runs, latest first, narrowed by promoted columns and statuses."""
+    clauses = [JOBS.c[name] == value for name, value in filters.equals.items()]
+    if filters.statuses is not None:
+        clauses.append(JOBS.c.status.in_(filters.statuses))
+    if filters.posted_since is not None:
+        clauses.append(JOBS.c.created_at >= filters.posted_since)
+    statement = (
+        _run_jobs()
+        .where(visible_jobs(identity), *clauses)
+        .order_by(JOBS.c.created_at.desc(), JOBS.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(row) for row in (await session.execute(statement)).mappings()]
+
+
+async def jobs_on_node(
+    session: AsyncSession, identity: Identity, node_name: str, *, limit: int
+) -> list[Row]:
+    """The latest jobs that ran on a node (through `job_nodes`)."""
+    statement = (
+        _run_jobs()
+        .join(JOB_NODES, JOB_NODES.c.job_id == JOBS.c.id)
+        .where(JOB_NODES.c.node_name == node_name, visible_jobs(identity))
+        .order_by(JOBS.c.created_at.desc(), JOBS.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(row) for row in (await session.execute(statement)).mappings()]
+
+
+async def node_job_counts(
+    session: AsyncSession,
+    identity: Identity,
+    *,
+    since: datetime,
+    machine_types: Sequence[str] | None = None,
+) -> dict[str, dict[str, int]]:
+    """node name → canonical status → number of jobs posted since `since` that ran on it."""
+    statement = (
+        select(JOB_NODES.c.node_name, JOBS.c.status, func.count())
+        .join(JOBS, JOBS.c.id == JOB_NODES.c.job_id)
+        .where(JOBS.c.created_at >= since, visible_jobs(identity))
+        .group_by(JOB_NODES.c.node_name, JOBS.c.status)
+    )
+    if machine_types:
+        statement = statement.where(JOBS.c.machine_type.in_(machine_types))
+    counts: dict[str, dict[str, int]] = {}
+    for node, status, count in (await session.execute(statement)).all():
+        counts.setdefault(node, {})[status] = int(count)
+    return counts
