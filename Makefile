@@ -26,7 +26,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/mypy
 
 test: lint postgres
-	$(BIN)/pytest --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -n 4 --cov --cov-report=term:skip-covered
 
 postgres:
 	@scripts/ensure-postgres.sh

@@ -12,8 +12,12 @@ import httpx
 import pytest
 from dciauth.v2.headers import generate_headers
 
-from aerodrome.files.signed import verify_upload_signature
-from aerodrome.identity.signature import SignatureError, parse_signature_claim, verify_signature
+from aerodrome.identity.signature import (
+    SignatureError,
+    parse_signature_claim,
+    verify_signature,
+    verify_upload_signature,
+)
 from tests.conftest import ADMIN, Backend
 from tests.files.world import Signed, job, member, topic
 from tests.helpers import create

@@ -32,7 +32,8 @@ async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
 
 
-async def _identity(request: Request, session: DbSession) -> Identity:
+async def resolve_identity(request: Request, session: DbSession) -> Identity:
+    """Who is calling: Basic, bearer token or DCI signature; ANONYMOUS without credentials."""
     header = request.headers.get("authorization")
     if not header:
         return ANONYMOUS
@@ -82,14 +83,16 @@ def _decode_basic(credentials: str) -> tuple[str, str]:
     return login, password
 
 
-async def _reader(request: Request, identity: Annotated[Identity, Depends(_identity)]) -> Identity:
+async def _reader(
+    request: Request, identity: Annotated[Identity, Depends(resolve_identity)]
+) -> Identity:
     settings: Settings = request.app.state.settings
     if not identity.is_authenticated and not settings.public_reads:
         raise Unauthorized("authentication required")
     return identity
 
 
-async def _caller(identity: Annotated[Identity, Depends(_identity)]) -> Identity:
+async def _caller(identity: Annotated[Identity, Depends(resolve_identity)]) -> Identity:
     if not identity.is_authenticated:
         raise Unauthorized("authentication required")
     return identity

@@ -18,6 +18,8 @@ LIST_PARAMETERS = frozenset(
 )
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
+# Bound by the 32-bit integers that both databases take without overflow.
+MAX_OFFSET = 2**31 - 1
 
 
 def check_parameters(params: Mapping[str, str], allowed: Iterable[str]) -> None:
@@ -62,7 +64,7 @@ def _compiled(
             filters.append(fields[column] > _timestamp(name, params[name]))
     return ListQuery(
         limit=_integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-        offset=_integer(params, "offset", 0, 0, None),
+        offset=_integer(params, "offset", 0, 0, MAX_OFFSET),
         filters=tuple(filters),
         order_by=parse_sort(params.get("sort") or ",".join(resource.default_sort), fields),
         embeds=parse_embed(params.get("embed", ""), resource),

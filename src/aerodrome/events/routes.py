@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
 from aerodrome.api import API_PREFIX
 from aerodrome.api.crud import ERRORS
 from aerodrome.api.deps import Caller, DbSession, IfMatch, Reader
-from aerodrome.api.listing import DEFAULT_LIMIT, MAX_LIMIT
+from aerodrome.api.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from aerodrome.api.responses import JSONResponse, list_response
 from aerodrome.events import service as events_service
 from aerodrome.events.schemas import SequenceUpdate
@@ -38,9 +40,9 @@ async def set_jobs_events_sequence(
 async def list_jobs_events(
     session: DbSession,
     identity: Reader,
-    sequence: int,
+    sequence: Annotated[int, Path(ge=0, le=MAX_OFFSET)],
     limit: int = Query(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> Response:
     """The job events numbered above `sequence` that the caller may see, oldest first."""
     page = await events_service.list_job_events(
@@ -52,7 +54,9 @@ async def list_jobs_events(
 @router.delete(
     "/jobs_events/{sequence}", name="trim_jobs_events", status_code=204, responses=ERRORS
 )
-async def trim_jobs_events(session: DbSession, identity: Caller, sequence: int) -> Response:
+async def trim_jobs_events(
+    session: DbSession, identity: Caller, sequence: Annotated[int, Path(ge=0, le=MAX_OFFSET)]
+) -> Response:
     """Remove the events numbered `sequence` and below (super admins)."""
     await events_service.trim_job_events(session, identity, upto=sequence)
     return Response(status_code=204)

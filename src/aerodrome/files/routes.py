@@ -29,12 +29,16 @@ from aerodrome.errors import InvalidInput, Unauthorized
 from aerodrome.files import service
 from aerodrome.files.errors import ContentMissing, PayloadTooLarge
 from aerodrome.files.resource import FILES
-from aerodrome.files.signed import verify_upload_signature
 from aerodrome.files.storage import Storage, StorageError, build_storage
 from aerodrome.files.upload import Received, receive
 from aerodrome.identity import service as identity_service
 from aerodrome.identity.principal import Identity
-from aerodrome.identity.signature import SignatureClaim, SignatureError, parse_signature_claim
+from aerodrome.identity.signature import (
+    SignatureClaim,
+    SignatureError,
+    parse_signature_claim,
+    verify_upload_signature,
+)
 from aerodrome.results.parsers import ParseError, parser_for
 from aerodrome.settings import Settings
 
@@ -104,7 +108,7 @@ async def _uploader(request: Request, session: AsyncSession) -> _Uploader:
     try:
         claim = parse_signature_claim(request.headers)
         if claim is None:  # Basic or bearer: nothing to do with the body
-            identity = await api_deps._identity(request, session)
+            identity = await api_deps.resolve_identity(request, session)
             if not identity.is_authenticated:
                 raise Unauthorized("authentication required")
             return _Uploader(identity, None, "")

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aerodrome.db.base import new_etag
 from aerodrome.db.types import utcnow
 from aerodrome.work.models import Run
-from aerodrome.work.status import RUN_COUNTER, RUN_COUNTERS
+from aerodrome.work.status import RUN_COUNTERS, TO_PADDLES
 
 _RUNS = Run.__table__
 _C = _RUNS.c
@@ -54,7 +54,7 @@ def counter_deltas(moves: Moves) -> dict[str, int]:
     delta = dict.fromkeys((*RUN_COUNTERS, "total"), 0)
     for (old, new), jobs in moves.items():
         delta["total"] += ((new is not None) - (old is not None)) * jobs
-        before, after = RUN_COUNTER.get(old or ""), RUN_COUNTER.get(new or "")
+        before, after = TO_PADDLES.get(old or ""), TO_PADDLES.get(new or "")
         if before:
             delta[before] -= jobs
         if after:

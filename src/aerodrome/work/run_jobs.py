@@ -33,7 +33,7 @@ from aerodrome.work.runs import (
     run_for_write,
     visible_runs,
 )
-from aerodrome.work.status import RUN_COUNTER
+from aerodrome.work.status import TO_PADDLES
 
 JOB_NODES = JobNode.__table__
 QUEUES = Queue.__table__
@@ -68,7 +68,7 @@ def visible_jobs(identity: Identity) -> ColumnElement[bool]:
 def _run_fill(write: JobWrite, status: str) -> dict[str, Any]:
     """The run columns this job fills in where the run has none yet."""
     fill = {name: write.columns.get(name) for name in RUN_FILLED}
-    if RUN_COUNTER.get(status) == "running":
+    if TO_PADDLES.get(status) == "running":
         fill["started"] = utcnow()
     return fill
 

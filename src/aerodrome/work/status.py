@@ -22,8 +22,9 @@ JOB_STATUSES: Final = (*DCI_STATUSES, "waiting", "dead", "unknown")
 FINAL_STATUSES: Final = frozenset({"success", "failure", "killed", "error", "dead"})
 QUEUED: Final = "new"
 
-# Canonical status → the run counter (a paddles job status) it counts towards.
-RUN_COUNTER: Final[dict[str, str]] = {
+# Canonical status → the paddles job status it is shown as, which names the run counter it
+# counts towards.
+TO_PADDLES: Final[dict[str, str]] = {
     "new": "queued",
     "waiting": "waiting",
     "pre-run": "running",

@@ -105,7 +105,7 @@ def settings_of(request: Request) -> Settings:
 async def _caller(
     request: Request,
     session: api_deps.DbSession,
-    identity: Annotated[Identity, Depends(api_deps._identity)],
+    identity: Annotated[Identity, Depends(api_deps.resolve_identity)],
 ) -> Identity:
     """Reads follow `paddles_public`; writes need credentials unless anonymous writes are on."""
     _remember(request, session)

@@ -21,6 +21,7 @@ from aerodrome.errors import InvalidInput, NotFound
 from aerodrome.identity.principal import Identity
 from aerodrome.pools import service as pools
 from aerodrome.work import run_jobs
+from aerodrome.work.status import TO_PADDLES
 
 _TEXT = {
     "machine_type": 255,
@@ -137,7 +138,7 @@ async def _job_stats(
     for node, by_status in counts.items():
         shown = stats.setdefault(node, {})
         for status, count in by_status.items():
-            word = t.TO_PADDLES.get(status, "unknown")
+            word = TO_PADDLES.get(status, "unknown")
             shown[word] = shown.get(word, 0) + count
     return stats
 

@@ -15,22 +15,8 @@ from typing import Any, Final
 from aerodrome.db.resources import Row
 from aerodrome.errors import InvalidInput
 from aerodrome.work.run_jobs import JobWrite
-from aerodrome.work.status import FROM_PADDLES
+from aerodrome.work.status import FROM_PADDLES, TO_PADDLES
 
-# Canonical status → the paddles word for it.
-TO_PADDLES: Final[Mapping[str, str]] = {
-    "new": "queued",
-    "waiting": "waiting",
-    "pre-run": "running",
-    "running": "running",
-    "post-run": "running",
-    "success": "pass",
-    "failure": "fail",
-    "error": "fail",
-    "killed": "dead",
-    "dead": "dead",
-    "unknown": "unknown",
-}
 PADDLES_STATUSES: Final = ("pass", "fail", "queued", "running", "dead", "unknown", "waiting")
 # String columns a job's keys are promoted to, with their size.
 _TEXT_COLUMNS: Final[Mapping[str, int | None]] = {
