@@ -147,7 +147,7 @@ async def test_admin_commands_on_the_live_database(
     assert token.exit_code == 0, token.output
     bearer = {"Authorization": f"Bearer {token.output.strip()}"}
     me = (await client.get("/api/v1/identity", headers=bearer)).json()["identity"]
-    assert (me["name"], [t["name"] for t in me["teams"]]) == ("rosa", ["red"])
+    assert (me["name"], [t["name"] for t in me["teams"].values()]) == ("rosa", ["red"])
     listed = await invoke(["token", "list", "--user", "rosa"], env=env)
     assert "ci" in listed.output
     assert "rosa" in (await invoke(["user", "list"], env=env)).output

@@ -96,8 +96,10 @@ def test_a_remoteci_cannot_see_or_change_another_teams_job(
 
 def test_dcictl_remotecis_pipelines_and_purge(dci_world: DciWorld) -> None:
     env, team_id = dci_world.user_env, dci_world.team["id"]
-    created = dcictl(env, "remoteci-create", "--name", "second-lab", "--team-id", team_id)
+    # Without --team-id dcictl takes the caller's team from /identity.
+    created = dcictl(env, "remoteci-create", "--name", "second-lab")
     assert created["remoteci"]["api_secret"]
+    assert created["remoteci"]["team_id"] == team_id
     names = {r["name"] for r in dcictl(env, "remoteci-list")["remotecis"]}
     assert names == {"partner-lab", "second-lab"}
     pipeline = dcictl(env, "pipeline-create", "--name", "nightly-42", "--team-id", team_id)

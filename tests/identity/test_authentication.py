@@ -30,7 +30,7 @@ async def test_admin_identity(client: httpx.AsyncClient) -> None:
     assert me["name"] == "admin"
     assert me["type"] == "user"
     assert me["is_super_admin"] is True
-    assert [t["name"] for t in me["teams"]] == ["admin"]
+    assert [t["name"] for t in me["teams"].values()] == ["admin"]
 
 
 async def test_basic_by_name_or_email(client: httpx.AsyncClient) -> None:
@@ -40,7 +40,7 @@ async def test_basic_by_name_or_email(client: httpx.AsyncClient) -> None:
         me = await _identity(client, credentials)
         assert me["name"] == "rosa"
         assert me["is_super_admin"] is False
-        assert me["teams"] == [{"id": team["id"], "name": "red"}]
+        assert me["teams"] == {team["id"]: {"id": team["id"], "name": "red"}}
     wrong = await client.get("/api/v1/identity", headers=basic("rosa", "nope"))
     assert wrong.status_code == 401
 
@@ -149,7 +149,7 @@ async def test_remoteci_signature(client: httpx.AsyncClient) -> None:
     assert (me["type"], me["name"], me["teams"]) == (
         "remoteci",
         "lab-1",
-        [{"id": team["id"], "name": "red"}],
+        {team["id"]: {"id": team["id"], "name": "red"}},
     )
 
 

@@ -34,7 +34,8 @@ async def get_identity(identity: Caller) -> Response:
                 "name": identity.name,
                 "email": identity.email,
                 "type": identity.kind,
-                "teams": [{"id": t.id, "name": t.name} for t in identity.teams],
+                # Keyed by id, as DCI answers: dciclient picks a default team from the keys.
+                "teams": {str(t.id): {"id": t.id, "name": t.name} for t in identity.teams},
                 "is_super_admin": identity.is_super_admin,
                 "reads_all": identity.reads_all,
             }
