@@ -99,7 +99,7 @@ def parse_embed(text: str, resource: Resource) -> tuple[str, ...]:
     return names
 
 
-def _integer(params: Mapping[str, str], name: str, default: int, low: int, high: int | None) -> int:
+def _integer(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
@@ -107,9 +107,8 @@ def _integer(params: Mapping[str, str], name: str, default: int, low: int, high:
         value = int(raw)
     except ValueError:
         raise InvalidInput(f"{name} must be an integer, got {raw!r}") from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise InvalidInput(f"{name} must be {bounds}, got {value}")
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high}, got {value}")
     return value
 
 
