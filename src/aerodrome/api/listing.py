@@ -63,8 +63,8 @@ def _compiled(
         if name in params:
             filters.append(fields[column] > _timestamp(name, params[name]))
     return ListQuery(
-        limit=_integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-        offset=_integer(params, "offset", 0, 0, MAX_OFFSET),
+        limit=integer_parameter(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        offset=integer_parameter(params, "offset", 0, 0, MAX_OFFSET),
         filters=tuple(filters),
         order_by=parse_sort(params.get("sort") or ",".join(resource.default_sort), fields),
         embeds=parse_embed(params.get("embed", ""), resource),
@@ -99,7 +99,10 @@ def parse_embed(text: str, resource: Resource) -> tuple[str, ...]:
     return names
 
 
-def _integer(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def integer_parameter(
+    params: Mapping[str, str], name: str, default: int, low: int, high: int
+) -> int:
+    """Query parameter `name` as an integer in [low, high]; `default` when absent or blank."""
     raw = params.get(name)
     if raw is None or raw == "":
         return default

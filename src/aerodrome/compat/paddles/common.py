@@ -9,7 +9,7 @@ never see them.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -140,26 +140,6 @@ async def _write_unit_of_work(
 PaddlesCaller = Annotated[Identity, Depends(_caller)]
 # A write transaction whatever the method (paddles claims jobs with a GET).
 WriteSession = Annotated[AsyncSession, Depends(_write_unit_of_work, scope="function")]
-
-
-def check_parameters(params: Mapping[str, str], allowed: Iterable[str]) -> None:
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        valid = ", ".join(sorted(allowed)) or "none"
-        raise InvalidInput(f"unknown parameter {', '.join(unknown)}; valid parameters: {valid}")
-
-
-def integer(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} must be between {low} and {high}, got {value}")
-    return value
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

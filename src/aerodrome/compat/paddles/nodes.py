@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from aerodrome.api.deps import DbSession
+from aerodrome.api.listing import check_parameters, integer_parameter
 from aerodrome.api.responses import JSONResponse
 from aerodrome.compat.paddles import common
 from aerodrome.compat.paddles import translate as t
@@ -92,8 +93,8 @@ async def list_nodes(request: Request, session: DbSession, identity: PaddlesCall
     """GET /nodes/: filters locked, machine_type (a|b), os_type, os_version, locked_by, up,
     count."""
     params = request.query_params
-    common.check_parameters(params, (*LIST_PARAMETERS, "count"))
-    limit = common.integer(params, "count", 100_000, 1, 100_000) if "count" in params else None
+    check_parameters(params, (*LIST_PARAMETERS, "count"))
+    limit = integer_parameter(params, "count", 100_000, 1, 100_000) if "count" in params else None
     rows = await pools.list_nodes(session, _filters(params), limit=limit)
     return JSONResponse([node_json(row) for row in rows])
 
@@ -125,8 +126,8 @@ async def _job_stats(
     request: Request, session: AsyncSession, identity: Identity
 ) -> dict[str, dict[str, int]]:
     params = request.query_params
-    common.check_parameters(params, ("machine_type", "since_days"))
-    days = common.integer(params, "since_days", 14, 1, 3650)
+    check_parameters(params, ("machine_type", "since_days"))
+    days = integer_parameter(params, "since_days", 14, 1, 3650)
     machine_type = params.get("machine_type")
     counts = await run_jobs.node_job_counts(
         session,
@@ -156,8 +157,8 @@ async def read(
         return JSONResponse(node_json(await pools.get_node(session, segments[0])))
     if len(segments) == 2 and segments[1] == "jobs":
         params = request.query_params
-        common.check_parameters(params, ("count", "fields"))
-        count = common.integer(params, "count", 10, 1, 1000)
+        check_parameters(params, ("count", "fields"))
+        count = integer_parameter(params, "count", 10, 1, 1000)
         await pools.get_node(session, segments[0])
         rows = await run_jobs.jobs_on_node(session, identity, segments[0], limit=count)
         fields = common.fields_param(params)

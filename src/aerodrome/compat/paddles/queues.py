@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from aerodrome.api.deps import DbSession
+from aerodrome.api.listing import check_parameters
 from aerodrome.api.responses import JSONResponse
 from aerodrome.compat.paddles import common
 from aerodrome.compat.paddles import translate as t
@@ -51,7 +52,7 @@ def _queue_name(arguments: Mapping[str, Any]) -> str:
 async def list_queues(request: Request, session: DbSession, identity: PaddlesCaller) -> Response:
     """GET /queue/: every queue, optionally only the (un)paused ones."""
     params = request.query_params
-    common.check_parameters(params, ("paused", "queue", "machine_type"))
+    check_parameters(params, ("paused", "queue", "machine_type"))
     paused = common.boolean(params, "paused")
     wanted = params.get("queue") or params.get("machine_type")
     shown = [

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from aerodrome.api.deps import DbSession
+from aerodrome.api.listing import check_parameters, integer_parameter
 from aerodrome.api.responses import JSONResponse
 from aerodrome.compat.paddles import common
 from aerodrome.compat.paddles import translate as t
@@ -88,8 +89,8 @@ def _run_filter(tree: Tree, params: Mapping[str, str]) -> runs.RunFilter:
 
 
 def _page(params: Mapping[str, str]) -> tuple[int, int]:
-    count = common.integer(params, "count", 100, 1, MAX_COUNT)
-    page = common.integer(params, "page", 1, 1, 1_000_000)
+    count = integer_parameter(params, "count", 100, 1, MAX_COUNT)
+    page = integer_parameter(params, "page", 1, 1, 1_000_000)
     return count, (page - 1) * count
 
 
@@ -106,7 +107,7 @@ class RunsFacade:
         self, request: Request, session: AsyncSession, identity: Identity, tree: Tree
     ) -> Response:
         params = request.query_params
-        common.check_parameters(params, LIST_PARAMETERS)
+        check_parameters(params, LIST_PARAMETERS)
         filters = _run_filter(tree, params)
         if tree.listing is not None:
             values = await runs.run_values(session, identity, tree.listing, filters)
@@ -122,7 +123,7 @@ class RunsFacade:
         if request.method == "HEAD":
             exists = await runs.run_exists(session, identity, name)
             return Response(status_code=200 if exists else 404)
-        common.check_parameters(request.query_params, ("fields",))
+        check_parameters(request.query_params, ("fields",))
         run = await runs.get_run(session, identity, name)
         jobs = [
             t.job_json({**job, "run_name": name})
@@ -135,7 +136,7 @@ class RunsFacade:
         self, request: Request, session: AsyncSession, identity: Identity, name: str
     ) -> Response:
         params = request.query_params
-        common.check_parameters(params, ("status", "fields"))
+        check_parameters(params, ("status", "fields"))
         statuses = t.canonical_statuses(params["status"]) if params.get("status") else None
         run = await runs.get_run(session, identity, name)
         rows = await runs.list_run_jobs(session, run["id"], statuses)
@@ -147,7 +148,7 @@ class RunsFacade:
     async def show_job(
         self, request: Request, session: AsyncSession, identity: Identity, name: str, job_id: str
     ) -> Response:
-        common.check_parameters(request.query_params, ("fields",))
+        check_parameters(request.query_params, ("fields",))
         row = await run_jobs.get_job(session, identity, name, job_id)
         return JSONResponse(t.job_json(row, common.fields_param(request.query_params)))
 
@@ -217,7 +218,7 @@ class RunsFacade:
         """GET /jobs/: jobs of every run, latest first, by status and promoted fields."""
         params = request.query_params
         allowed = ("status", "count", "page", "fields", "since", *JOB_SEARCH)
-        common.check_parameters(params, allowed)
+        check_parameters(params, allowed)
         count, offset = _page(params)
         since = params.get("since")
         filters = run_jobs.JobFilter(
