@@ -1,12 +1,13 @@
-"""JSON encoding: orjson for speed, the standard library for what orjson refuses.
+"""JSON encoding and decoding: orjson for speed, the standard library for what orjson refuses.
 
-orjson only encodes integers that fit in 64 bits; clients may send bigger ones inside free-form
-`data`, and those must be stored and returned, not answered with a 500.
+orjson only encodes integers that fit in 64 bits, and decodes bigger ones as floats; clients
+may send such integers inside free-form `data`, and those must be stored and returned intact.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -32,3 +33,20 @@ def dumps(value: Any) -> bytes:
 
 def dumps_text(value: Any) -> str:
     return dumps(value).decode()
+
+
+# 19 digits in a row may be an integer beyond 64 bits (or just a long string or fraction,
+# which the slower decoder handles just as well).
+_MAYBE_HUGE_INTEGER = re.compile(r"\d{19}")
+
+
+def loads(text: str | bytes) -> Any:
+    """Decode JSON read from the database. The standard library decodes what orjson would
+    change (integers beyond 64 bits) or refuse (NaN, written by the fallback of `dumps`)."""
+    probe = text if isinstance(text, str) else text.decode()
+    if _MAYBE_HUGE_INTEGER.search(probe):
+        return json.loads(probe)
+    try:
+        return orjson.loads(probe)
+    except orjson.JSONDecodeError:
+        return json.loads(probe)

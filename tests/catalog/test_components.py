@@ -157,3 +157,14 @@ async def test_count_past_the_last_page(client: httpx.AsyncClient) -> None:
     assert body == {"components": [], "_meta": {"count": 3}}
     body = await _components(client, "limit=2&offset=2")
     assert ([c["name"] for c in body["components"]], body["_meta"]["count"]) == (["a"], 3)
+
+
+async def test_integers_beyond_64_bits_in_data_come_back_intact(
+    client: httpx.AsyncClient,
+) -> None:
+    data = {"big": 2**70, "negative": -(2**65), "exact": 2**63 - 1, "ratio": 0.1}
+    created = await create(client, "components", {"name": "huge", "type": "t", "data": data})
+    shown = await client.get(f"/api/v1/components/{created['id']}", headers=ADMIN)
+    listed = await client.get("/api/v1/components?where=name:huge", headers=ADMIN)
+    assert shown.json()["component"]["data"] == data
+    assert listed.json()["components"][0]["data"] == data

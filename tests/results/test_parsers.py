@@ -57,10 +57,11 @@ def test_junit_refuses_a_billion_laughs_quickly() -> None:
         f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">{entities}]>'
         "<testsuites><testsuite><testcase name='&lol9;'/></testsuite></testsuites>"
     ).encode()
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ParseError, match="DTDs and entities are not accepted"):
         _parse("application/junit", bomb, chunk=4096)
-    assert time.perf_counter() - started < 0.5
+    # An expanded bomb would take seconds of CPU and gigabytes; a refusal takes nothing.
+    assert time.process_time() - started < 0.5
 
 
 @pytest.mark.parametrize(
@@ -80,10 +81,11 @@ def test_junit_refuses_what_is_not_junit(content: bytes) -> None:
 def test_junit_of_ten_thousand_cases_in_well_under_a_second() -> None:
     content = junit({f"test_{i}": "failure" if i % 50 == 0 else "success" for i in range(10_000)})
     _parse("application/junit", junit({"warm": "success"}))  # imports out of the timing
-    started = time.perf_counter()
+    started = time.process_time()
     parsed = _parse("application/junit", content, chunk=64 * 1024)
-    # ~0.06 s on an idle machine; the bound leaves room for a loaded CI runner.
-    assert time.perf_counter() - started < 1.0
+    # ~0.06 s of CPU; CPU time, unlike wall time, does not grow with other processes' load
+    # (the end-to-end figure is benchmarks/junit_upload.py's).
+    assert time.process_time() - started < 1.0
     assert len(parsed.cases) == 10_000
     assert parsed.count("failure") == 200
 
