@@ -14,23 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-PASSWORD = "benchmark-password"
-POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+from harness import PASSWORD, create_database, drop_database, start_server
+
 COMPONENTS = [
     "builder",
     "controller",
@@ -41,51 +35,6 @@ COMPONENTS = [
     "logger",
     "fluentd",
 ]
-
-
-async def create_database(kind: str, data_dir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{data_dir / 'aerodrome.db'}"
-    name = f"aerodrome_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        name = url.rsplit("/", 1)[1]
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await engine.dispose()
-
-
-def start_server(url: str, data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "AERODROME_DATABASE_URL": url,
-        "AERODROME_DATA_DIR": str(data_dir),
-        "AERODROME_PORT": str(port),
-        "AERODROME_WORKERS": str(workers),
-        "AERODROME_ADMIN_PASSWORD": PASSWORD,
-        "AERODROME_DEIS_CHECKINS_PER_MINUTE": "0",  # one load generator, one address
-        "AERODROME_LOG_LEVEL": "warning",
-    }
-    command = [sys.executable, "-m", "aerodrome", "serve"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start")
 
 
 def checkin(cluster: int, round_: int) -> dict[str, Any]:
@@ -148,7 +97,10 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
     url = asyncio.run(create_database(args.database, data_dir))
-    server = start_server(url, data_dir, args.port, args.workers)
+    # One load generator is one source address: no rate limit.
+    server = start_server(
+        url, data_dir, args.port, args.workers, {"AERODROME_DEIS_CHECKINS_PER_MINUTE": "0"}
+    )
     base = f"http://127.0.0.1:{args.port}"
     try:
         timings, seconds = asyncio.run(hammer(base, args.checkins, args.concurrency))

@@ -15,11 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import os
 import random
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,41 +25,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import insert
 
 from aerodrome.catalog.models import Component, ComponentType
 from aerodrome.db.migrate import upgrade
 from aerodrome.db.session import Database
 from aerodrome.identity import service as identity_service
 from aerodrome.settings import Settings
+from harness import PASSWORD, create_database, drop_database, start_server, wrk
 
-PASSWORD = "benchmark-password"
-POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TYPES = [f"type-{i}" for i in range(20)]
 QUERY = "/api/v1/components?limit=20&where=type:type-7&sort=-created_at"
 SAME_FOR_EVERYONE = "/api/v1/componenttypes?limit=20&sort=name"
-
-
-async def create_database(kind: str, data_dir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{data_dir / 'aerodrome.db'}"
-    name = f"aerodrome_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        name = url.rsplit("/", 1)[1]
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await engine.dispose()
 
 
 def component_rows(count: int, team_ids: list[uuid.UUID]) -> list[dict[str, object]]:
@@ -142,48 +116,6 @@ async def load(url: str, count: int) -> None:
     await database.dispose()
 
 
-def start_server(
-    url: str, data_dir: Path, port: int, workers: int, pool_size: int
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "AERODROME_DATABASE_URL": url,
-        "AERODROME_DATA_DIR": str(data_dir),
-        "AERODROME_PORT": str(port),
-        "AERODROME_WORKERS": str(workers),
-        "AERODROME_PUBLIC_READS": "true",
-        "AERODROME_LOG_LEVEL": "warning",
-        "AERODROME_DB_POOL_SIZE": str(pool_size),
-    }
-    command = [sys.executable, "-m", "aerodrome", "serve"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start")
-
-
-def wrk(url: str, headers: dict[str, str], connections: int, seconds: int) -> dict[str, float]:
-    command = ["wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{seconds}s"]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
-    for percentile in ("50", "90", "99"):
-        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)", output, re.M)
-        assert found, output
-        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
-        figures[f"p{percentile}"] = float(found.group(1)) * scale
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    figures["non_2xx"] = float(errors.group(1)) if errors else 0.0
-    return figures
-
-
 def serial_mean_ms(url: str, headers: dict[str, str], requests: int = 2000) -> float:
     with httpx.Client(headers=headers) as client:
         for _ in range(100):
@@ -213,7 +145,8 @@ def main() -> None:
         started = time.perf_counter()
         asyncio.run(load(url, args.rows))
         print(f"loaded {args.rows} components in {time.perf_counter() - started:.1f} s")
-        server = start_server(url, data_dir, args.port, args.workers, args.pool_size)
+        settings = {"AERODROME_PUBLIC_READS": "true", "AERODROME_DB_POOL_SIZE": str(args.pool_size)}
+        server = start_server(url, data_dir, args.port, args.workers, settings)
         try:
             report(args, f"http://127.0.0.1:{args.port}")
         finally:

@@ -26,8 +26,6 @@ import hashlib
 import json
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,9 +42,8 @@ from aerodrome.identity import service as identity_service
 from aerodrome.identity.principal import Identity
 from aerodrome.identity.schemas import UserCreate
 from aerodrome.settings import Settings
-from components_list import create_database, drop_database, start_server
+from harness import PASSWORD, create_database, drop_database, free_port, start_server, wrk
 
-PASSWORD = "benchmark-password"
 TEAMS, REMOTECIS_PER_TEAM, COMPONENTS_PER_TYPE, DEFINITIONS = 100, 10, 1000, 20
 TYPES = ("ocp", "storage", "cnv")
 LIST = "/api/v1/jobs?limit=20&embed=topic,remoteci,team,components"
@@ -166,14 +163,13 @@ def signed_headers(host: str, remotecis: range, data: str) -> list[dict[str, str
     ]
 
 
-def schedule_script(signed: list[dict[str, str]], data: str) -> Path:
+def schedule_script(signed: list[dict[str, str]], data: str) -> str:
     """A wrk Lua script POSTing `data` to the scheduler, signed by each remoteci in turn."""
     tables = [
         "{ " + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + " }"
         for headers in signed
     ]
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(
+    return (
         "local signed = {\n" + ",\n".join(tables) + "\n}\n"
         "local i = 0\n"
         "request = function()\n"
@@ -181,7 +177,6 @@ def schedule_script(signed: list[dict[str, str]], data: str) -> Path:
         f"  return wrk.format('POST', '{SCHEDULE}', signed[i], {json.dumps(data)})\n"
         "end\n"
     )
-    return script
 
 
 def serial_mean_ms(
@@ -223,39 +218,9 @@ def report(args: argparse.Namespace, base: str, port: int) -> None:
         data = json.dumps(body)
         signed = signed_headers(host, remotecis, data)
         script = schedule_script(signed, data)
-        try:
-            figures = wrk(base + SCHEDULE, {}, args.connections, args.seconds, script)
-        finally:
-            script.unlink()
+        figures = wrk(base + SCHEDULE, {}, args.connections, args.seconds, script)
         serial = serial_mean_ms("POST", base + SCHEDULE, signed[::-1], data, 300)
         print(_line(f"POST {SCHEDULE} {label}", figures, serial), flush=True)
-
-
-def wrk(
-    url: str, headers: dict[str, str], connections: int, seconds: int, script: Path | None = None
-) -> dict[str, float]:
-    command = ["wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{seconds}s"]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    if script is not None:
-        command += ["-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
-    for percentile in ("50", "90", "99"):
-        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)", output, re.M)
-        assert found, output
-        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
-        figures[f"p{percentile}"] = float(found.group(1)) * scale
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    figures["non_2xx"] = float(errors.group(1)) if errors else 0.0
-    return figures
-
-
-def _free_port() -> int:
-    # Other benchmarks may be running: never share a port with their servers.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:
@@ -278,8 +243,10 @@ def main() -> None:
             started = time.perf_counter()
             asyncio.run(load(url, args.jobs))
             print(f"loaded {args.jobs} jobs in {time.perf_counter() - started:.1f} s", flush=True)
-        port = args.port or _free_port()
-        server = start_server(url, data_dir, port, args.workers, args.pool_size)
+        port = args.port or free_port()
+        server = start_server(
+            url, data_dir, port, args.workers, {"AERODROME_DB_POOL_SIZE": str(args.pool_size)}
+        )
         try:
             report(args, f"http://127.0.0.1:{port}", port)
         finally:

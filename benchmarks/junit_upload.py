@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import socket
 import statistics
 import tempfile
 import time
@@ -32,7 +31,7 @@ from aerodrome.settings import Settings
 from aerodrome.work.models import Job
 
 # Run as a script, this directory is on sys.path: the other benchmark's helpers are shared.
-from components_list import PASSWORD, create_database, drop_database, start_server
+from harness import PASSWORD, create_database, drop_database, free_port, start_server
 
 
 def junit_document(cases: int, seed: int) -> bytes:
@@ -126,12 +125,6 @@ def upload_all(base: str, headers: dict[str, str], jobs: list[str], cases: int) 
     return timings
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
@@ -143,7 +136,7 @@ def main() -> None:
     port = free_port()
     try:
         asyncio.run(prepare(url))
-        server = start_server(url, data_dir, port, workers=1, pool_size=10)
+        server = start_server(url, data_dir, port, 1)
         try:
             base = f"http://127.0.0.1:{port}"
             token = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()

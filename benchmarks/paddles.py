@@ -16,27 +16,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from aerodrome.db.migrate import upgrade
 from aerodrome.db.session import Database
 from aerodrome.identity import service as identity_service
 from aerodrome.settings import Settings
+from harness import PASSWORD, create_database, drop_database, run_wrk, start_server, wrk
 
-PASSWORD = "benchmark-password"
-POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 BIG_RUN = "teuthology-2025-01-01_00:00:00-rados-main-distro-default-smithi-big"
 CHAINED = "/paddles/runs/branch/main/suite/rados/machine_type/smithi/"
 
@@ -82,23 +77,6 @@ WHERE r.total = CAST(:jobs AS integer)
 """
 
 
-async def create_database() -> str:
-    name = f"aerodrome_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(url: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        name = url.rsplit("/", 1)[1]
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await engine.dispose()
-
-
 async def load(url: str, runs: int) -> None:
     await upgrade(url)
     database = Database(Settings(database_url=url))
@@ -126,31 +104,6 @@ async def load(url: str, runs: int) -> None:
         async with autocommit.connect() as connection:
             await connection.exec_driver_sql(statement)
     await database.dispose()
-
-
-def start_server(url: str, data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "AERODROME_DATABASE_URL": url,
-        "AERODROME_DATA_DIR": str(data_dir),
-        "AERODROME_PORT": str(port),
-        "AERODROME_WORKERS": str(workers),
-        "AERODROME_LOG_LEVEL": "warning",
-        "AERODROME_DB_POOL_SIZE": "20",
-    }
-    command = [sys.executable, "-m", "aerodrome", "serve"]
-    # The server's log goes to a file: an unread pipe would fill up and stall the server.
-    with open(data_dir / "server.log", "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start")
 
 
 # Half the requests POST a new job, half PUT one of the jobs posted before the measurement
@@ -191,36 +144,6 @@ async def seed_write_runs(base: str, headers: dict[str, str]) -> None:
             ]
             for response in await asyncio.gather(*posts):
                 response.raise_for_status()
-
-
-FAILED: list[str] = []  # the first failed responses of each wrk thread, as "status<TAB>body"
-
-
-def wrk(
-    url: str, headers: dict[str, str], connections: int, seconds: int, script: str | None = None
-) -> dict[str, float]:
-    command = ["wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{seconds}s"]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(script or "")
-    if script:
-        command += ["-s", lua.name]
-    try:
-        output = subprocess.run([*command, url], capture_output=True, text=True, check=True)
-    finally:
-        os.unlink(lua.name)
-    out = output.stdout
-    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
-    for percentile in ("50", "99"):
-        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)", out, re.M)
-        assert found, out
-        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
-        figures[f"p{percentile}"] = float(found.group(1)) * scale
-    FAILED.extend(line for line in out.splitlines() if re.match(r"^[345]\d\d\t", line))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    figures["non_2xx"] = float(errors.group(1)) if errors else 0.0
-    return figures
 
 
 def serial_ms(url: str, headers: dict[str, str], method: str, requests: int = 200) -> float:
@@ -266,12 +189,12 @@ def report(args: argparse.Namespace, base: str) -> None:
     ]:
         print(f"{label} over one connection: {serial_ms(base + path, basic, method):.2f} ms mean")
     asyncio.run(seed_write_runs(base, basic))
-    writes = wrk(
-        base + "/", {**basic, "Content-Type": "application/json"}, connections, seconds, WRITES_LUA
-    )
+    json_headers = {**basic, "Content-Type": "application/json"}
+    writes, output = run_wrk(base + "/", json_headers, connections, seconds, WRITES_LUA)
     show("job POST+PUT (64 runs)", writes)
     if writes["non_2xx"]:
-        print("first failed writes:", *FAILED, sep="\n", flush=True)
+        failed = [line for line in output.splitlines() if re.match(r"^[345]\d\d\t", line)]
+        print("first failed writes:", *failed, sep="\n", flush=True)
 
 
 def main() -> None:
@@ -285,12 +208,14 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install wrk")
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
-    url = asyncio.run(create_database())
+    url = asyncio.run(create_database("postgresql", data_dir))
     try:
         started = time.perf_counter()
         asyncio.run(load(url, args.runs))
         print(f"loaded {args.runs} runs in {time.perf_counter() - started:.1f} s", flush=True)
-        server = start_server(url, data_dir, args.port, args.workers)
+        server = start_server(
+            url, data_dir, args.port, args.workers, {"AERODROME_DB_POOL_SIZE": "20"}
+        )
         try:
             report(args, f"http://127.0.0.1:{args.port}")
         finally:

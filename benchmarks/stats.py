@@ -15,47 +15,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import Text, cast, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from aerodrome.db.migrate import upgrade
 from aerodrome.db.session import Database
 from aerodrome.settings import Settings
 from aerodrome.stats import service
+from harness import create_database, drop_database, start_server
 
-POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 START = datetime(2024, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)
 WINDOW = timedelta(days=30)
-
-
-async def create_database() -> str:
-    name = f"aerodrome_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(url: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        name = url.rsplit("/", 1)[1]
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await engine.dispose()
 
 
 async def load(url: str, count: int) -> None:
@@ -132,28 +110,6 @@ async def in_process(url: str, spans: list[tuple[datetime, datetime]]) -> list[f
     return timings
 
 
-def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "AERODROME_DATABASE_URL": url,
-        "AERODROME_DATA_DIR": str(data_dir),
-        "AERODROME_PORT": str(port),
-        "AERODROME_PUBLIC_READS": "true",
-        "AERODROME_LOG_LEVEL": "warning",
-    }
-    command = [sys.executable, "-m", "aerodrome", "serve"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start")
-
-
 def over_http(base: str, spans: list[tuple[datetime, datetime]], extra: str) -> list[float]:
     timings = []
     with httpx.Client(base_url=base, timeout=60) as client:
@@ -183,7 +139,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8771)
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
-    url = asyncio.run(create_database())
+    url = asyncio.run(create_database("postgresql", data_dir))
     try:
         began = time.perf_counter()
         asyncio.run(load(url, args.points))
@@ -191,7 +147,7 @@ def main() -> None:
         spans = windows(random.Random(5), args.requests)
         show("SQL of a 30-day range, database execution time", asyncio.run(sql_only(url, spans)))
         show("service.list_points, 30 days, in-process", asyncio.run(in_process(url, spans)))
-        server = start_server(url, data_dir, args.port)
+        server = start_server(url, data_dir, args.port, 1, {"AERODROME_PUBLIC_READS": "true"})
         try:
             base = f"http://127.0.0.1:{args.port}"
             over_http(base, spans[:10], "")  # warm-up

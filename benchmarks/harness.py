@@ -1,0 +1,116 @@
+"""What every benchmark needs: a scratch database, `aerodrome serve` started as a user would,
+and `wrk` with its figures parsed."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+PASSWORD = "benchmark-password"
+POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+async def create_database(kind: str, data_dir: Path) -> str:
+    """The URL of a new, empty database: a file in `data_dir`, or a PostgreSQL database."""
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{data_dir / 'aerodrome.db'}"
+    name = f"aerodrome_bench_{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_database(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        name = url.rsplit("/", 1)[1]
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+def free_port() -> int:
+    # Other benchmarks or test runs may be serving: never share a port with them.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(
+    url: str, data_dir: Path, port: int, workers: int, settings: Mapping[str, str] = {}
+) -> subprocess.Popen[bytes]:
+    """`aerodrome serve` on `url`, once it answers `/healthz`; `settings` are extra
+    `AERODROME_*` variables."""
+    env = {
+        **os.environ,
+        "AERODROME_DATABASE_URL": url,
+        "AERODROME_DATA_DIR": str(data_dir),
+        "AERODROME_PORT": str(port),
+        "AERODROME_WORKERS": str(workers),
+        "AERODROME_ADMIN_PASSWORD": PASSWORD,
+        "AERODROME_LOG_LEVEL": "warning",
+        **settings,
+    }
+    command = [sys.executable, "-m", "aerodrome", "serve"]
+    # The server's log goes to a file: an unread pipe would fill up and stall the server.
+    with open(data_dir / "server.log", "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start; see {data_dir / 'server.log'}")
+
+
+def run_wrk(
+    url: str, headers: Mapping[str, str], connections: int, seconds: int, script: str = ""
+) -> tuple[dict[str, float], str]:
+    """wrk's p50/p90/p99 (ms), req/s and non-2xx count, and its whole output; `script` is
+    the text of a Lua script (for POSTs and signed requests)."""
+    command = ["wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{seconds}s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script)
+    if script:
+        command += ["-s", lua.name]
+    try:
+        output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(lua.name)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    assert rate, output
+    figures = {"rps": float(rate.group(1))}
+    for percentile in ("50", "90", "99"):
+        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)", output, re.M)
+        assert found, output
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
+        figures[f"p{percentile}"] = float(found.group(1)) * scale
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    figures["non_2xx"] = float(errors.group(1)) if errors else 0.0
+    return figures, output
+
+
+def wrk(
+    url: str, headers: Mapping[str, str], connections: int, seconds: int, script: str = ""
+) -> dict[str, float]:
+    return run_wrk(url, headers, connections, seconds, script)[0]
