@@ -206,6 +206,28 @@ async def test_delete_archives_and_purge_removes_content(
     assert _stored_blobs(backend) == before
 
 
+async def test_purging_jobs_archives_their_files_for_the_files_purge(
+    client: httpx.AsyncClient, backend: Backend
+) -> None:
+    before = _stored_blobs(backend)
+    red = await member(client, "red")
+    made = await job(backend, red, (await topic(client))["id"])
+    by_job = await upload(client, red.user, b"log", job_id=made["id"])
+    by_state = await upload(
+        client, red.user, b"state log", name="s.txt", **{"DCI-JOBSTATE-ID": made["jobstate_id"]}
+    )
+    shown = await client.get(f"/api/v1/jobs/{made['id']}", headers=ADMIN)
+    archive = {**ADMIN, "If-Match": shown.json()["job"]["etag"]}
+    assert (await client.delete(f"/api/v1/jobs/{made['id']}", headers=archive)).status_code == 204
+    assert (await client.post("/api/v1/jobs/purge", headers=ADMIN)).status_code == 204
+    assert (await client.get(f"/api/v1/jobs/{made['id']}", headers=ADMIN)).status_code == 404
+    archived = (await client.get("/api/v1/files/purge", headers=ADMIN)).json()["files"]
+    assert {f["id"] for f in archived} == {by_job["id"], by_state["id"]}
+    assert {(f["job_id"], f["jobstate_id"]) for f in archived} == {(None, None)}
+    assert (await client.post("/api/v1/files/purge", headers=ADMIN)).status_code == 204
+    assert _stored_blobs(backend) == before
+
+
 async def test_component_files(client: httpx.AsyncClient, backend: Backend) -> None:
     red, blue = await member(client, "red"), await member(client, "blue")
     public = await create(client, "components", {"name": "rhel-9.4", "type": "rhel"})

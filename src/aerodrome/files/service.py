@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.catalog import service as catalog_service
@@ -244,3 +244,24 @@ async def embed_job_files(session: AsyncSession, identity: Identity, found: list
 
 
 work_service.register_job_embed("files", embed_job_files)
+
+
+async def release_purged_jobs(session: AsyncSession, job_ids: Select[Any]) -> None:
+    """The files of jobs being purged are archived and detached from them, so the jobs can go;
+    `/files/purge` then removes the files and their content."""
+    of_purged_jobs = or_(
+        files_table.c.job_id.in_(job_ids),
+        files_table.c.jobstate_id.in_(
+            select(work_service.jobstates.c.id).where(work_service.jobstates.c.job_id.in_(job_ids))
+        ),
+    )
+    await session.execute(
+        update(files_table)
+        .where(of_purged_jobs)
+        .values(
+            state=rows.ARCHIVED, job_id=None, jobstate_id=None, etag=new_etag(), updated_at=utcnow()
+        )
+    )
+
+
+work_service.register_job_purge_hook(release_purged_jobs)

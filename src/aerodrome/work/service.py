@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.catalog import service as catalog_service
@@ -89,6 +89,17 @@ JOB_EMBEDS: dict[str, JobEmbed] = {}
 
 def register_job_embed(name: str, embed: JobEmbed) -> None:
     JOB_EMBEDS[name] = embed
+
+
+# What other domains do, in the purge's transaction, with their rows that refer to the jobs
+# about to be removed (given as a SELECT of their ids): files are archived and detached, for
+# `/files/purge` to remove their content.
+JobPurgeHook = Callable[[AsyncSession, Select[Any]], Awaitable[None]]
+JOB_PURGE_HOOKS: list[JobPurgeHook] = []
+
+
+def register_job_purge_hook(hook: JobPurgeHook) -> None:
+    JOB_PURGE_HOOKS.append(hook)
 
 
 def job_embed_names() -> list[str]:
@@ -377,6 +388,8 @@ class JobService(ResourceService):
     async def purge(self, session: AsyncSession, identity: Identity) -> int:
         """Remove archived jobs for good, and take them out of their runs' counts."""
         access.require_super_admin(identity)
+        for hook in JOB_PURGE_HOOKS:
+            await hook(session, select(jobs.c.id).where(jobs.c.state == rows.ARCHIVED))
         stmt = (
             delete(jobs)
             .where(jobs.c.state == rows.ARCHIVED)
