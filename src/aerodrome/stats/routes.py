@@ -47,15 +47,7 @@ async def list_stats_points(
     with the smallest and largest `key` (or the first and last point without `key`)."""
     check_parameters(request.query_params, SERIES_PARAMETERS)
     query = SeriesQuery.from_params(request.query_params)
-    rows = await service.list_points(
-        session,
-        project=project,
-        test=test,
-        start=query.start,
-        end=query.end,
-        max_points=query.max_points,
-        key=query.key,
-    )
+    rows = await service.list_series(session, project=project, test=test, query=query)
     body = b'{"points":%s,"_meta":{"count":%d}}' % (service.render_points(rows), len(rows))
     return Response(body, media_type="application/json")
 

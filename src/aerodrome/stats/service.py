@@ -35,6 +35,7 @@ from aerodrome.db.resources import Row
 from aerodrome.db.types import utcnow
 from aerodrome.errors import InvalidInput, NotFound
 from aerodrome.stats.models import DataPoint, StatsProject, StatsTest
+from aerodrome.stats.schemas import SeriesQuery
 
 projects = StatsProject.__table__
 tests = StatsTest.__table__
@@ -139,6 +140,21 @@ async def _test_id(session: AsyncSession, project: str, test: str) -> Any:
     if found is None:
         raise NotFound(f"test {project}/{test} not found", payload={"project": project})
     return found
+
+
+async def list_series(
+    session: AsyncSession, *, project: str, test: str, query: SeriesQuery
+) -> list[Row]:
+    """`list_points` for a series query as both the native API and NFSS take it."""
+    return await list_points(
+        session,
+        project=project,
+        test=test,
+        start=query.start,
+        end=query.end,
+        max_points=query.max_points,
+        key=query.key,
+    )
 
 
 async def list_points(
