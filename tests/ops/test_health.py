@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 from fastapi import FastAPI
 
 from aerodrome.app import create_app
 from aerodrome.settings import Settings
+from tests.conftest import Backend
 
 
 async def test_healthz_reports_database_and_pool(client: httpx.AsyncClient) -> None:
@@ -59,3 +62,17 @@ async def test_openapi_documents_resources(client: httpx.AsyncClient, app: FastA
     assert len(script.content) > 100_000
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+async def test_start_up_freezes_what_the_imports_built(backend: Backend) -> None:
+    """The collector's full passes must not walk the start-up objects (see app.py)."""
+    app = create_app(backend.settings)
+    thresholds = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 10_000
+            assert gc.get_threshold()[0] > thresholds[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

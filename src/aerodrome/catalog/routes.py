@@ -13,6 +13,7 @@ from aerodrome.api.crud import ERRORS, register_crud
 from aerodrome.api.deps import Caller, DbSession, Reader
 from aerodrome.api.listing import parse_list_query
 from aerodrome.api.responses import JSONResponse, list_response
+from aerodrome.api.routing import Route
 from aerodrome.catalog import schemas
 from aerodrome.catalog.service import (
     COMPONENTS,
@@ -22,7 +23,7 @@ from aerodrome.catalog.service import (
     topic_service,
 )
 
-router = APIRouter(prefix=API_PREFIX, tags=["catalog"])
+router = APIRouter(prefix=API_PREFIX, tags=["catalog"], route_class=Route)
 
 
 @router.get("/topics/{topic_id}/components", name="list_topic_components", responses=ERRORS)

@@ -12,10 +12,11 @@ from aerodrome.api.crud import ERRORS
 from aerodrome.api.deps import Caller, DbSession, IfMatch, Reader
 from aerodrome.api.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from aerodrome.api.responses import JSONResponse, list_response
+from aerodrome.api.routing import Route
 from aerodrome.events import service as events_service
 from aerodrome.events.schemas import SequenceUpdate
 
-router = APIRouter(prefix=API_PREFIX, tags=["events"])
+router = APIRouter(prefix=API_PREFIX, tags=["events"], route_class=Route)
 
 
 @router.get("/jobs_events/sequence", name="get_jobs_events_sequence", responses=ERRORS)

@@ -24,6 +24,7 @@ from aerodrome.api.crud import ERRORS, envelope, list_model, read_model
 from aerodrome.api.deps import Caller, DbSession, IfMatch, Reader
 from aerodrome.api.listing import check_parameters, parse_embed, parse_list_query
 from aerodrome.api.responses import item_response, list_response
+from aerodrome.api.routing import Route
 from aerodrome.db.session import Database
 from aerodrome.errors import InvalidInput, Unauthorized
 from aerodrome.files import service
@@ -42,7 +43,7 @@ from aerodrome.identity.signature import (
 from aerodrome.results.parsers import ParseError, parser_for
 from aerodrome.settings import Settings
 
-router = APIRouter(prefix=API_PREFIX, tags=["files"])
+router = APIRouter(prefix=API_PREFIX, tags=["files"], route_class=Route)
 
 FILE_MODEL = read_model(FILES)
 ONE_FILE = {200: {"model": envelope("file", FILE_MODEL)}, **ERRORS}

@@ -12,12 +12,13 @@ from aerodrome.api.crud import ERRORS
 from aerodrome.api.deps import Caller, DbSession, Reader
 from aerodrome.api.listing import check_parameters
 from aerodrome.api.responses import JSONResponse, list_response
+from aerodrome.api.routing import Route
 from aerodrome.compat.deis.schemas import ComponentVersion
 from aerodrome.fleet import service
 from aerodrome.schemas import Strict
 from aerodrome.times import UtcTime
 
-router = APIRouter(prefix=API_PREFIX, tags=["fleet"], responses=ERRORS)
+router = APIRouter(prefix=API_PREFIX, tags=["fleet"], responses=ERRORS, route_class=Route)
 
 ClusterId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][\w.\-]*$")]
 Time = Annotated[UtcTime | None, Query()]

@@ -11,6 +11,7 @@ from aerodrome.api import API_PREFIX
 from aerodrome.api.crud import ERRORS, register_crud, with_parameters
 from aerodrome.api.deps import Caller, DbSession, IfMatch
 from aerodrome.api.responses import JSONResponse, item_response
+from aerodrome.api.routing import Route
 from aerodrome.identity import access, schemas
 from aerodrome.identity import service as identity_service
 from aerodrome.identity.service import (
@@ -21,7 +22,7 @@ from aerodrome.identity.service import (
     user_service,
 )
 
-router = APIRouter(prefix=API_PREFIX, tags=["identity"])
+router = APIRouter(prefix=API_PREFIX, tags=["identity"], route_class=Route)
 
 
 @router.get("/identity", name="get_identity", responses=ERRORS)

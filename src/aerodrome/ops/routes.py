@@ -10,10 +10,11 @@ from starlette.responses import Response
 
 from aerodrome import __version__
 from aerodrome.api.responses import JSONResponse
+from aerodrome.api.routing import Route
 from aerodrome.db.session import Database
 from aerodrome.ops.metrics import Metrics, metrics_response
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=Route)
 
 
 @router.get("/healthz", name="health")

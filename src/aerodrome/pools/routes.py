@@ -9,10 +9,11 @@ from aerodrome.api import API_PREFIX
 from aerodrome.api.crud import ERRORS, register_crud
 from aerodrome.api.deps import Caller, DbSession
 from aerodrome.api.responses import item_response, list_response
+from aerodrome.api.routing import Route
 from aerodrome.pools import schemas
 from aerodrome.pools import service as pools
 
-router = APIRouter(prefix=API_PREFIX, tags=["pools"])
+router = APIRouter(prefix=API_PREFIX, tags=["pools"], route_class=Route)
 
 
 @router.post("/nodes/lock_many", responses=ERRORS)

@@ -12,6 +12,7 @@ from aerodrome.api.crud import ERRORS, list_model, read_model
 from aerodrome.api.deps import DbSession, Reader
 from aerodrome.api.listing import parse_list_query
 from aerodrome.api.responses import JSONResponse, list_response
+from aerodrome.api.routing import Route
 from aerodrome.db.resources import get_row
 from aerodrome.files import service as files_service
 from aerodrome.identity import access
@@ -19,7 +20,7 @@ from aerodrome.results import service
 from aerodrome.results.resource import RESULTS
 from aerodrome.work.service import JOBS
 
-router = APIRouter(prefix=API_PREFIX, tags=["results"])
+router = APIRouter(prefix=API_PREFIX, tags=["results"], route_class=Route)
 
 RESULT_LIST = {200: {"model": list_model(RESULTS, read_model(RESULTS))}, **ERRORS}
 JUNIT: dict[int | str, dict[str, Any]] = {

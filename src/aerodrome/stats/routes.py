@@ -12,10 +12,13 @@ from aerodrome.api.crud import ERRORS
 from aerodrome.api.deps import Caller, DbSession, Reader
 from aerodrome.api.listing import check_parameters
 from aerodrome.api.responses import JSONResponse, list_response
+from aerodrome.api.routing import Route
 from aerodrome.stats import service
 from aerodrome.stats.schemas import SeriesQuery, parse_time
 
-router = APIRouter(prefix=f"{API_PREFIX}/stats", tags=["stats"], responses=ERRORS)
+router = APIRouter(
+    prefix=f"{API_PREFIX}/stats", tags=["stats"], responses=ERRORS, route_class=Route
+)
 
 ProjectName = Annotated[str, Path(max_length=255, pattern=service.NAME_PATTERN)]
 TestName = Annotated[str, Path(max_length=255, pattern=service.NAME_PATTERN)]

@@ -13,6 +13,7 @@ from aerodrome.api.crud import ERRORS, envelope, list_model, read_model, registe
 from aerodrome.api.deps import Caller, DbSession, IfMatch, Reader
 from aerodrome.api.listing import check_parameters, parse_list_query
 from aerodrome.api.responses import JSONResponse, item_response, list_response
+from aerodrome.api.routing import Route
 from aerodrome.db.resources import ListQuery
 from aerodrome.work import scheduling, schemas
 from aerodrome.work import service as work_service
@@ -25,7 +26,7 @@ from aerodrome.work.service import (
     pipeline_service,
 )
 
-router = APIRouter(prefix=API_PREFIX, tags=["work"])
+router = APIRouter(prefix=API_PREFIX, tags=["work"], route_class=Route)
 
 _JOB = read_model(JOBS)
 _ONE_JOB = {200: {"model": envelope("job", _JOB)}, **ERRORS}

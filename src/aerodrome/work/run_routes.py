@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.api import API_PREFIX
 from aerodrome.api.crud import register_crud
+from aerodrome.api.routing import Route
 from aerodrome.crud import ResourceService
 from aerodrome.db.resources import Resource
 from aerodrome.identity import access
@@ -46,7 +47,7 @@ class RunService(ResourceService):
 
 
 run_service = RunService(RUN_RESOURCE)
-router = APIRouter(prefix=API_PREFIX, tags=["runs"])
+router = APIRouter(prefix=API_PREFIX, tags=["runs"], route_class=Route)
 register_crud(
     router, run_service, create_schema=run_schemas.RunCreate, update_schema=run_schemas.RunUpdate
 )

@@ -11,13 +11,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from aerodrome.api.deps import Caller, DbSession, Reader
 from aerodrome.api.responses import JSONResponse
+from aerodrome.api.routing import Route
 from aerodrome.catalog import releases
 from aerodrome.compat.deis import schemas
 from aerodrome.db.types import utcnow
@@ -42,7 +42,7 @@ def _validation_message(errors: Any) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
-class DeisRoute(APIRoute):
+class DeisRoute(Route):
     """A route whose every failure answers in the Deis error shape."""
 
     def get_route_handler(self) -> Handler:

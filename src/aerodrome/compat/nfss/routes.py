@@ -16,12 +16,13 @@ from aerodrome.api.crud import ERRORS
 from aerodrome.api.deps import DbSession, Reader
 from aerodrome.api.listing import check_parameters
 from aerodrome.api.responses import JSONResponse
+from aerodrome.api.routing import Route
 from aerodrome.errors import InvalidInput
 from aerodrome.settings import Settings
 from aerodrome.stats import keys, service
 from aerodrome.stats.schemas import SeriesQuery, parse_time
 
-router = APIRouter(prefix="/nfss/api/v1", tags=["nfss"], responses=ERRORS)
+router = APIRouter(prefix="/nfss/api/v1", tags=["nfss"], responses=ERRORS, route_class=Route)
 
 ProjectName = Annotated[str, Path(max_length=255, pattern=service.NAME_PATTERN)]
 TestName = Annotated[str, Path(max_length=255, pattern=service.NAME_PATTERN)]

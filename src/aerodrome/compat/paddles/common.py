@@ -16,13 +16,13 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from aerodrome.api import deps as api_deps
 from aerodrome.api.responses import JSONResponse
+from aerodrome.api.routing import Route
 from aerodrome.db.session import Database
 from aerodrome.errors import AerodromeError, Conflict, InvalidInput, Unauthorized
 from aerodrome.identity.principal import Identity
@@ -66,7 +66,7 @@ def _handler_for(exc: Exception) -> Callable[[Request, Exception], Awaitable[Res
     return next((h for kind, h in _HANDLERS.items() if isinstance(exc, kind)), None)
 
 
-class PaddlesRoute(APIRoute):
+class PaddlesRoute(Route):
     """A route whose errors come out in paddles' shape.
 
     The error is answered inside the route, so the request's unit of work would not see it:
