@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
+from typing import Any
 
 import httpx
 import pytest
@@ -220,3 +221,47 @@ async def test_json_without_a_json_content_type_is_accepted(
     assert created.status_code == 201, created.text
     form = await client.post("/api/v1/componenttypes", content=b"name=form", headers=headers)
     assert "JSON decode error" in str(_is_error(form, 400)["message"])
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/componenttypes", "/paddles/runs/hung-up/jobs/"], ids=["native", "paddles"]
+)
+async def test_client_hanging_up_mid_body_is_no_server_error(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    """A client that disconnects while sending its body is not a 500 with a traceback, and
+    the write does not happen."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")]
+        + [(k.lower().encode(), v.encode()) for k, v in ADMIN.items()]
+        + [(b"content-length", b"100")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    messages = iter([{"type": "http.request", "body": b'{"name": "hung', "more_body": True}])
+
+    async def receive() -> dict[str, object]:
+        return next(messages, {"type": "http.disconnect"})
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    with caplog.at_level("INFO", logger="aerodrome.errors"):
+        await app(scope, receive, send)
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert sent[0]["status"] == 400
+    listed = await client.get("/api/v1/componenttypes?where=name:hung", headers=ADMIN)
+    assert listed.json()["_meta"]["count"] == 0
+    runs = await client.get("/paddles/runs/", headers=ADMIN)
+    assert runs.json() == []

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from aerodrome.api.responses import JSONResponse
 from aerodrome.errors import AerodromeError
@@ -63,6 +64,13 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _client_gone(request: Request, _exc: Exception) -> JSONResponse:
+    # Nobody reads this answer; it only keeps a hang-up out of the error log, and the
+    # unit of work sees the exception and rolls back.
+    logger.info("client hung up during %s %s", request.method, request.url.path)
+    return error_response(400, "the client disconnected before its request was read")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal server error")
@@ -74,4 +82,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     for unavailable in (OSError, OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(unavailable, _unavailable)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_error)
