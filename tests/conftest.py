@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -145,13 +146,21 @@ def server_environment(backend: Backend, **extra: str) -> dict[str, str]:
     }
 
 
-def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """`aerodrome serve` in its own process, once it answers `/healthz`."""
+def start_server(
+    env: dict[str, str], log_path: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`aerodrome serve` in its own process, once it answers `/healthz`.
+
+    Its output goes to `log_path` (a temporary file by default), never to a pipe: a pipe nobody
+    reads fills up, and the server then blocks on its next log line."""
+    if log_path is None:
+        log_path = Path(tempfile.mkstemp(prefix="aerodrome-serve-", suffix=".log")[1])
     command = [sys.executable, "-m", "aerodrome", "serve"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{env['AERODROME_PORT']}"
     try:
-        _wait_until_healthy(url, process)
+        _wait_until_healthy(url, process, log_path)
     except Exception:
         process.kill()
         raise
@@ -179,11 +188,11 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=15)
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
+            output = log_path.read_text(errors="replace")
             raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:

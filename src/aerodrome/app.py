@@ -20,7 +20,7 @@ from aerodrome.catalog import routes as catalog_routes
 from aerodrome.compat.deis import routes as deis_routes
 from aerodrome.compat.nfss import routes as nfss_routes
 from aerodrome.compat.paddles import routes as paddles_routes
-from aerodrome.db import migrate
+from aerodrome.db import migrate, row_counts
 from aerodrome.db.session import Database
 from aerodrome.events import routes as events_routes
 from aerodrome.files import routes as files_routes
@@ -55,13 +55,14 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
             stats_tasks.clean_nonces_periodically(database, settings)
         )
         # Every process runs the dead-job expiry; each round is idempotent (work/expiry.py).
-        stop_expiry = asyncio.Event()
-        expirer = asyncio.create_task(expiry.run_expiry(database, settings, stop_expiry))
+        stopping = asyncio.Event()
+        expirer = asyncio.create_task(expiry.run_expiry(database, settings, stopping))
+        count_folder = asyncio.create_task(row_counts.fold_periodically(database, stopping))
         _tune_garbage_collector()
         yield
         nonce_cleaner.cancel()
-        stop_expiry.set()
-        await expirer
+        stopping.set()
+        await asyncio.gather(expirer, count_folder)
         await database.dispose()
         metrics.mark_process_dead()
 

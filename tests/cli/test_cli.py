@@ -99,19 +99,21 @@ def test_serve_refuses_older_and_unknown_schemas(tmp_path: Path) -> None:
 def test_serve_on_empty_database_creates_admin_once(tmp_path: Path) -> None:
     env = {**os.environ, **_env(tmp_path), "AERODROME_PORT": str(_free_port())}
     env.pop("AERODROME_ADMIN_PASSWORD", None)
-    process, url = start_server(env)
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    process, url = start_server(env, first_log)
     process.terminate()
-    output = process.communicate(timeout=15)[0].decode()
+    process.wait(timeout=15)
+    output = first_log.read_text()
     found = re.search(r"Created user admin with password (\S+)", output)
     assert found, output
-    process, url = start_server(env)
+    process, url = start_server(env, second_log)
     try:
         response = httpx.get(f"{url}/api/v1/identity", auth=("admin", found.group(1)))
         assert response.json()["identity"]["is_super_admin"] is True
     finally:
         process.terminate()
-        second_output = process.communicate(timeout=15)[0].decode()
-    assert "Created user" not in second_output
+        process.wait(timeout=15)
+    assert "Created user" not in second_log.read_text()
 
 
 async def invoke(args: list[str], env: dict[str, str]) -> Result:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gc
+import uuid
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from aerodrome.app import create_app
 from aerodrome.settings import Settings
-from tests.conftest import Backend
+from tests.conftest import POSTGRES_ADMIN_URL, Backend
 
 
 async def test_healthz_reports_database_and_pool(client: httpx.AsyncClient) -> None:
@@ -76,3 +79,26 @@ async def test_start_up_freezes_what_the_imports_built(backend: Backend) -> None
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+async def test_a_database_refusing_connections_for_now_is_503() -> None:
+    """PostgreSQL's "too many connections" asks for a retry, not a 500 with a traceback.
+
+    (A PostgreSQL server setting: there is no SQLite variant.)"""
+    role = f"limited_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0"))
+    url = make_url(POSTGRES_ADMIN_URL).set(username=role).render_as_string(hide_password=False)
+    app = create_app(Settings(database_url=url), check_schema=False)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            listed = await http.get("/api/v1/componenttypes", auth=("admin", "x"))
+        assert listed.status_code == 503, listed.text
+        assert listed.headers["retry-after"] == "1"
+    finally:
+        await app.state.database.dispose()
+        async with admin.connect() as connection:
+            await connection.execute(text(f"DROP ROLE {role}"))
+        await admin.dispose()

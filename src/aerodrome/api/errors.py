@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -64,6 +64,18 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+# SQLSTATEs of a server refusing connections for now: too many clients, starting up or
+# shutting down. asyncpg's errors reach us as a plain DBAPIError carrying the code.
+_REFUSED_FOR_NOW = frozenset({"53300", "57P03"})
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) in _REFUSED_FOR_NOW:
+        return await _unavailable(request, exc)
+    return await _unexpected_error(request, exc)
+
+
 async def _client_gone(request: Request, _exc: Exception) -> JSONResponse:
     # Nobody reads this answer; it only keeps a hang-up out of the error log, and the
     # unit of work sees the exception and rolls back.
@@ -82,5 +94,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     for unavailable in (OSError, OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(unavailable, _unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_error)

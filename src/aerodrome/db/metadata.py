@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from aerodrome.catalog import models as catalog_models
+from aerodrome.db import row_counts
 from aerodrome.db.base import Base
 from aerodrome.events import models as events_models
 from aerodrome.files import models as files_models
@@ -25,5 +26,6 @@ MODEL_MODULES = (
     pools_models,
     files_models,
     results_models,
+    row_counts,
 )
 metadata: MetaData = Base.metadata

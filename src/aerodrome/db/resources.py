@@ -8,6 +8,7 @@ conditional (etag-checked) updates that never read-modify-write.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import operators
 
 from aerodrome.db.base import new_etag
+from aerodrome.db.row_counts import ROW_COUNTS
 from aerodrome.db.types import utcnow
 from aerodrome.errors import Conflict, NotFound, PreconditionFailed
 
@@ -65,6 +67,8 @@ class Resource:
     # Columns that address one row besides the id (e.g. a component type by name).
     alternate_keys: tuple[str, ...] = ()
     relations: Mapping[str, Relation] = field(default_factory=dict)
+    # Whether triggers keep this table's counts in `row_counts` (see db/row_counts.py).
+    counted: bool = False
 
     @property
     def fields(self) -> dict[str, ColumnElement[Any]]:
@@ -104,7 +108,9 @@ def not_archived(resource: Resource) -> ColumnElement[bool]:
     return resource.column("state") != literal_column(f"'{ARCHIVED}'")
 
 
-def page_statement(resource: Resource, query: ListQuery, scope_for: ScopeFor) -> Select[Any]:
+def page_statement(
+    resource: Resource, query: ListQuery, scope_for: ScopeFor, *, with_total: bool = True
+) -> Select[Any]:
     """The one statement of a list page: its rows and, in the last column, the total count.
 
     The count is an uncorrelated scalar subquery, which both databases evaluate once (an
@@ -113,8 +119,9 @@ def page_statement(resource: Resource, query: ListQuery, scope_for: ScopeFor) ->
     where = and_(not_archived(resource), scope_for(resource), *query.filters)
     order = query.order_by or (resource.column("created_at").desc(),)
     total = select(func.count()).select_from(resource.table).where(where).scalar_subquery()
+    columns = (resource.table, total.label(TOTAL)) if with_total else (resource.table,)
     return (
-        select(resource.table, total.label(TOTAL))
+        select(*columns)
         .where(where)
         .order_by(*order, _tiebreaker(resource, order[-1]))
         .limit(query.limit)
@@ -126,20 +133,33 @@ async def list_rows(
     session: AsyncSession, resource: Resource, query: ListQuery, scope_for: ScopeFor
 ) -> Page:
     """One page of visible, non-archived rows and the total count before pagination."""
-    statement = page_statement(resource, query, scope_for)
+    kept_count = resource.counted and not query.filters
+    statement = page_statement(resource, query, scope_for, with_total=not kept_count)
     connection = await session.connection()  # Core, not the ORM: this is the hot path
     result = await connection.execute(statement)
     keys = list(result.keys())
     shown = [(i, k) for i, k in enumerate(keys) if k not in resource.hidden and k != TOTAL]
     found = result.all()
     rows = [{key: row[i] for i, key in shown} for row in found]
-    if found:
+    if kept_count:
+        count = await _kept_count(session, resource, scope_for)
+    elif found:
         count = int(found[0][keys.index(TOTAL)])
     else:  # past the last page: the count has to be asked for on its own
         total = statement.selected_columns[TOTAL]
         count = int((await connection.execute(select(total))).scalar_one())
     await embed_relations(session, resource, rows, query.embeds, scope_for)
     return Page(rows=rows, count=count)
+
+
+async def _kept_count(session: AsyncSession, resource: Resource, scope_for: ScopeFor) -> int:
+    """The listed rows `scope_for` lets through, summed from the deltas the triggers keep."""
+    # The caller's team scope, applied to the deltas' team column instead of the table's.
+    scope = scope_for(dataclasses.replace(resource, table=ROW_COUNTS))
+    statement = select(func.coalesce(func.sum(ROW_COUNTS.c.delta), 0)).where(
+        ROW_COUNTS.c.table_name == resource.table.name, scope
+    )
+    return int((await session.execute(statement)).scalar_one())
 
 
 def _tiebreaker(resource: Resource, last: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -63,6 +63,7 @@ JOBS = Resource(
     "jobs",
     Job.__table__,
     team_key="team_id",
+    counted=True,
     relations={
         "team": Relation("team", "team_id", identity_service.TEAMS),
         "remoteci": Relation("remoteci", "remoteci_id", identity_service.REMOTECIS),
