@@ -82,10 +82,21 @@ def start_server(
 
 
 def run_wrk(
-    url: str, headers: Mapping[str, str], connections: int, seconds: int, script: str = ""
+    url: str,
+    headers: Mapping[str, str],
+    connections: int,
+    seconds: int,
+    script: str = "",
+    pause_ms: int = 0,
 ) -> tuple[dict[str, float], str]:
     """wrk's p50/p90/p99 (ms), req/s and non-2xx count, and its whole output; `script` is
-    the text of a Lua script (for POSTs and signed requests)."""
+    the text of a Lua script (for POSTs and signed requests).
+
+    With `pause_ms`, each connection waits that long after every answer before its next
+    request, as polling clients do: the latency then shows the cost of a request at that
+    load rather than the queue in front of a saturated server."""
+    if pause_ms:
+        script += f"\nfunction delay() return {int(pause_ms)} end\n"
     command = ["wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{seconds}s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -111,6 +122,11 @@ def run_wrk(
 
 
 def wrk(
-    url: str, headers: Mapping[str, str], connections: int, seconds: int, script: str = ""
+    url: str,
+    headers: Mapping[str, str],
+    connections: int,
+    seconds: int,
+    script: str = "",
+    pause_ms: int = 0,
 ) -> dict[str, float]:
-    return run_wrk(url, headers, connections, seconds, script)[0]
+    return run_wrk(url, headers, connections, seconds, script, pause_ms)[0]

@@ -8,7 +8,9 @@ The data set is built with set-based INSERT … SELECT over generate_series: 100
 with 1,000 components of each; `--jobs` jobs (spread over the teams' remotecis) with 3
 components and 5 job states each; 20 job definitions on the topic.
 
-Measured with `wrk` (Debian package `wrk`) against `aerodrome serve`, at `--connections`:
+Measured with `wrk` (Debian package `wrk`) against `aerodrome serve`, at `--connections`,
+each figure twice: saturated (every connection sends its next request at once) and paced
+(each connection pauses `--pause-ms` between requests, as polling agents do):
 - `GET /api/v1/jobs?limit=20&embed=topic,remoteci,team,components`, Basic-authenticated, as a
   member of one team (what dciclient's users and agents ask) and as the super admin (every job:
   the count covers all of them);
@@ -203,6 +205,13 @@ def _line(label: str, figures: dict[str, float], serial: float) -> str:
     )
 
 
+def _paced_line(label: str, figures: dict[str, float], pause_ms: int) -> str:
+    return (
+        f"{label}, each connection pausing {pause_ms} ms: p50 {figures['p50']:.2f} ms  "
+        f"p90 {figures['p90']:.2f} ms  p99 {figures['p99']:.2f} ms  {figures['rps']:.0f} req/s"
+    )
+
+
 def report(args: argparse.Namespace, base: str, port: int) -> None:
     print(f"jobs={args.jobs} workers={args.workers} connections={args.connections}")
     for login in ("member", "admin"):
@@ -212,6 +221,8 @@ def report(args: argparse.Namespace, base: str, port: int) -> None:
         figures = wrk(base + LIST, basic, args.connections, args.seconds)
         serial = serial_mean_ms("GET", base + LIST, [basic], None, 300)
         print(_line(f"GET {LIST} as {login}", figures, serial), flush=True)
+        paced = wrk(base + LIST, basic, args.connections, args.seconds, pause_ms=args.pause_ms)
+        print(_paced_line(f"GET {LIST} as {login}", paced, args.pause_ms), flush=True)
     host = f"127.0.0.1:{port}"
     remotecis = range(TEAMS * REMOTECIS_PER_TEAM)
     for label, body in (("with topic_id", {"topic_id": str(_uuid("topic"))}), ("without", {})):
@@ -221,6 +232,8 @@ def report(args: argparse.Namespace, base: str, port: int) -> None:
         figures = wrk(base + SCHEDULE, {}, args.connections, args.seconds, script)
         serial = serial_mean_ms("POST", base + SCHEDULE, signed[::-1], data, 300)
         print(_line(f"POST {SCHEDULE} {label}", figures, serial), flush=True)
+        paced = wrk(base + SCHEDULE, {}, args.connections, args.seconds, script, args.pause_ms)
+        print(_paced_line(f"POST {SCHEDULE} {label}", paced, args.pause_ms), flush=True)
 
 
 def main() -> None:
@@ -233,6 +246,9 @@ def main() -> None:
     parser.add_argument("--pool-size", type=int, default=10, help="connections per worker")
     parser.add_argument("--keep", action="store_true", help="keep the database, print its URL")
     parser.add_argument("--reuse", metavar="URL", help="measure a database kept with --keep")
+    parser.add_argument(
+        "--pause-ms", type=int, default=100, help="pause of each client in the paced runs"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install wrk")
