@@ -31,7 +31,7 @@ async def test_a_series_range_walks_the_index_in_order(backend: Backend) -> None
         points.c.date_entered >= start,
         points.c.date_entered < end,
     )
-    plan = await _plan(backend, stats.series_statement(where))
+    plan = await _plan(backend, stats.series_statement(where, backend.name))
     assert "ix_stats_points_test_id_date_entered_id" in plan
     assert "TEMP B-TREE" not in plan  # SQLite: no sort step
     assert "Sort" not in plan  # PostgreSQL: the index gives the order

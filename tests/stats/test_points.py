@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import Text, cast, insert, select
 
 from aerodrome.stats import service
 from aerodrome.stats.models import DataPoint
@@ -120,3 +120,40 @@ async def test_downsampling_without_key_keeps_first_and_last(
 def _minute(point: dict[str, Any]) -> int:
     when = datetime.fromisoformat(point["date_entered"])
     return int((when - T0).total_seconds() // 60)
+
+
+async def test_series_bytes_are_the_stored_json_and_isoformat_times(
+    backend: Backend, client: httpx.AsyncClient
+) -> None:
+    """The database renders the array: byte for byte what Python made of the rows before."""
+    await _load(backend, [1.5, 'é " \\ ☃', {"n": [1, None, True]}, 7])
+    async with backend.database.unit_of_work() as session:
+        test_id = (await session.execute(service.tests.select())).one().id
+        await session.execute(
+            insert(DataPoint.__table__),
+            [
+                {"test_id": test_id, "date_entered": T0 + timedelta(microseconds=us), "data": d}
+                for us, d in ((5, {"us": 5}), (0, {"tie": 1}), (500000, {"half": True}))
+            ],
+        )
+        stored = (
+            await session.execute(
+                select(DataPoint.id, DataPoint.date_entered, cast(DataPoint.data, Text))
+                .where(DataPoint.date_entered >= T0)
+                .order_by(DataPoint.date_entered, DataPoint.id)
+            )
+        ).all()
+    expected = b",".join(
+        b'{"id":%d,"date_entered":"%s","data":%s}'
+        % (row[0], row[1].isoformat().encode(), row[2].encode())
+        for row in stored
+    )
+    window = "start_date=2026-03-01T00:00:00Z&end_date=2026-03-01T01:40:00Z"
+    native = await client.get(f"{BASE}/p/tests/t/points?{window}", headers=ADMIN)
+    assert native.content == b'{"points":[%s],"_meta":{"count":%d}}' % (expected, len(stored))
+    nfss = await client.get(f"/nfss/api/v1/p/t?{window}", headers=ADMIN)
+    assert nfss.content == b'{"data":[%s]}' % expected
+    empty = await client.get(
+        "/nfss/api/v1/p/t?start_date=2020-01-01&end_date=2020-01-02", headers=ADMIN
+    )
+    assert empty.content == b'{"data":[]}'

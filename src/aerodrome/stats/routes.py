@@ -50,8 +50,8 @@ async def list_stats_points(
     with the smallest and largest `key` (or the first and last point without `key`)."""
     check_parameters(request.query_params, SERIES_PARAMETERS)
     query = SeriesQuery.from_params(request.query_params)
-    rows = await service.list_series(session, project=project, test=test, query=query)
-    body = b'{"points":%s,"_meta":{"count":%d}}' % (service.render_points(rows), len(rows))
+    series = await service.list_series(session, project=project, test=test, query=query)
+    body = b'{"points":%s,"_meta":{"count":%d}}' % (series.body, series.count)
     return Response(body, media_type="application/json")
 
 

@@ -9,10 +9,12 @@ keeps its peaks while the browser never receives more than `max_points` points.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Float,
     Integer,
@@ -142,9 +144,17 @@ async def _test_id(session: AsyncSession, project: str, test: str) -> Any:
     return found
 
 
+@dataclass(frozen=True)
+class Series:
+    """A range of points as the wire needs it: the JSON array, built by the database."""
+
+    body: bytes
+    count: int
+
+
 async def list_series(
     session: AsyncSession, *, project: str, test: str, query: SeriesQuery
-) -> list[Row]:
+) -> Series:
     """`list_points` for a series query as both the native API and NFSS take it."""
     return await list_points(
         session,
@@ -166,51 +176,87 @@ async def list_points(
     end: datetime,
     max_points: int | None = None,
     key: str | None = None,
-) -> list[Row]:
+) -> Series:
     """The points of a test in [start, end), oldest first; at most `max_points` of them,
     downsampled in the database, when given.
 
-    Each row's `data` is the stored JSON text, not decoded: a long series goes from the
-    database to the response without being parsed and encoded again (`render_points`).
+    The database renders the JSON array itself (stored data spliced in as it is): a long
+    series reaches the response as one string, without a Python object per point.
     """
     if start >= end:
         raise InvalidInput("start_date must be earlier than end_date")
     if key is not None and not KEY_PATTERN.match(key):
         raise InvalidInput(f"invalid key {key!r}: letters, digits and . _ - only")
     test_id = await _test_id(session, project, test)
+    dialect = await _dialect(session)
     in_range = and_(
         points.c.test_id == test_id, points.c.date_entered >= start, points.c.date_entered < end
     )
     if max_points is not None:
         count = select(func.count()).select_from(points).where(in_range)
         if int((await session.execute(count)).scalar_one()) > max_points:
-            dialect = await _dialect(session)
             chosen = _downsampled(dialect, test_id, in_range, start, end, max_points, key)
             in_range = points.c.id.in_(chosen)
     connection = await session.connection()  # Core: this is the hot path
-    return [dict(r) for r in (await connection.execute(series_statement(in_range))).mappings()]
+    total, body = (await connection.execute(series_statement(in_range, dialect))).one()
+    return Series(b"[%s]" % (body or "").encode(), int(total))
 
 
-def series_statement(where: ColumnElement[bool]) -> Select[Any]:
-    """The points matching `where`, oldest first, their data as stored JSON text."""
-    return (
-        select(points.c.id, points.c.date_entered, cast(points.c.data, Text).label("data"))
+def series_statement(where: ColumnElement[bool], dialect: str) -> Select[Any]:
+    """One row: the number of points matching `where` and their JSON objects joined by
+    commas, oldest first (NULL when there are none).
+
+    The ordered subquery feeds the aggregate in index order; an ORDER BY inside the
+    aggregate would sort the rendered text again (PostgreSQL before 16, SQLite before 3.44).
+    """
+    ordered = (
+        select(_element(dialect).label("element"))
         .where(where)
         .order_by(points.c.date_entered, points.c.id)
+        .subquery("ordered")
     )
+    joined = (
+        func.string_agg(ordered.c.element, literal(","))
+        if dialect == "postgresql"
+        else func.group_concat(ordered.c.element, literal(","))
+    )
+    return select(func.count().label("total"), joined.label("body")).select_from(ordered)
 
 
-def render_points(rows: list[Row]) -> bytes:
-    """The JSON array of `list_points` rows, their stored JSON data spliced in as it is."""
-    return (
-        b"["
-        + b",".join(
-            b'{"id":%d,"date_entered":"%s","data":%s}'
-            % (row["id"], row["date_entered"].isoformat().encode(), row["data"].encode())
-            for row in rows
+def _element(dialect: str) -> ColumnElement[str]:
+    """A point as `{"id","date_entered","data"}` in SQL, byte for byte what `orjson` and
+    `datetime.isoformat` made of it before (the stored JSON text is spliced in as it is)."""
+    parts = [
+        literal('{"id":'),
+        cast(points.c.id, Text),
+        literal(',"date_entered":"'),
+        _isoformat(dialect),
+        literal('+00:00","data":'),
+        cast(points.c.data, Text),
+        literal("}"),
+    ]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.op("||")(part)
+    return joined
+
+
+def _isoformat(dialect: str) -> ColumnElement[str]:
+    """The UTC time as `datetime.isoformat` writes it: microseconds only when not zero."""
+    if dialect == "postgresql":
+        utc = func.timezone(literal("UTC"), points.c.date_entered)
+        whole = func.date_trunc(literal("second"), utc) == utc
+        return case(
+            (whole, func.to_char(utc, literal('YYYY-MM-DD"T"HH24:MI:SS'))),
+            else_=func.to_char(utc, literal('YYYY-MM-DD"T"HH24:MI:SS.US')),
         )
-        + b"]"
+    # SQLite holds "YYYY-MM-DD HH:MM:SS.ffffff" (UTC), as SQLAlchemy wrote it.
+    stored = cast(points.c.date_entered, Text)
+    time = case(
+        (func.substr(stored, 20).in_(("", ".000000")), func.substr(stored, 12, 8)),
+        else_=func.substr(stored, 12),
     )
+    return func.substr(stored, 1, 10).op("||")(literal("T")).op("||")(time)
 
 
 def _downsampled(
@@ -231,6 +277,8 @@ def _downsampled(
     bucket = cast(func.floor(offset) if dialect == "postgresql" else offset, Integer)
     if key is None:
         return _first_and_last(test_id, in_range, bucket)
+    if dialect == "postgresql":
+        return _extremes_by_array(in_range, bucket, _number(key, dialect))
     rows = (
         select(points.c.id, bucket.label("bucket"), _number(key, dialect).label("value"))
         .where(in_range)
@@ -253,6 +301,34 @@ def _downsampled(
         ),
     )
     return select(func.min(rows.c.id)).select_from(holders).group_by(rows.c.bucket, rows.c.value)
+
+
+def _extremes_by_array(
+    in_range: ColumnElement[bool], bucket: Any, value: ColumnElement[float]
+) -> Select[Any]:
+    """PostgreSQL: one pass and one hash aggregate. Arrays compare element by element, so
+    the least `[value, id]` is the lowest value held by the lowest id, and the greatest
+    `[value, -id]` the highest value held by the lowest id; no join back to the rows."""
+    rows = (
+        select(
+            bucket.label("bucket"),
+            value.label("value"),
+            cast(points.c.id, Float).label("id"),
+        )
+        .where(in_range)
+        .subquery("valued")
+    )
+    pair = postgresql.ARRAY(Float)
+    low = func.min(postgresql.array([rows.c.value, rows.c.id]), type_=pair)
+    high = func.max(postgresql.array([rows.c.value, -rows.c.id]), type_=pair)
+    extremes = (
+        select(low[2].label("low"), high[2].label("high"))
+        .where(rows.c.value.is_not(None))
+        .group_by(rows.c.bucket)
+        .subquery("extremes")
+    )
+    holders = func.unnest(postgresql.array([extremes.c.low, -extremes.c.high]))
+    return select(cast(holders, BigInteger)).select_from(extremes)
 
 
 def _first_and_last(test_id: Any, in_range: ColumnElement[bool], bucket: Any) -> Select[Any]:

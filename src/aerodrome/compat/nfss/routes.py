@@ -58,8 +58,8 @@ async def nfss_list_points(
     (default: the last 30 days); `max_points` downsamples, as on the native route."""
     check_parameters(request.query_params, {"start_date", "end_date", "max_points", "key"})
     query = SeriesQuery.from_params(request.query_params)
-    rows = await service.list_series(session, project=project, test=test, query=query)
-    return Response(b'{"data":%s}' % service.render_points(rows), media_type="application/json")
+    series = await service.list_series(session, project=project, test=test, query=query)
+    return Response(b'{"data":%s}' % series.body, media_type="application/json")
 
 
 @router.post("/{project}/{test}", name="nfss_create_point", status_code=201)
