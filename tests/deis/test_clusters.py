@@ -134,3 +134,38 @@ async def test_v2_reads_answer_like_v3(client: httpx.AsyncClient) -> None:
         v3 = await client.get(f"/deis/v3{path}", headers=ADMIN)
         assert v2.status_code == v3.status_code == 200, (path, v2.text)
         assert v2.json() == v3.json()
+
+
+async def test_checkin_answers_what_a_read_of_the_cluster_shows(client: httpx.AsyncClient) -> None:
+    """The answer to a check-in is derived from the history before it plus itself; it must be
+    what the aggregates over all check-ins give right after."""
+    await publish(client, "router", "stable", "v2.4.0", "2026-01-01T00:00:00Z")
+    await publish(client, "router", "stable", "v2.5.0", "2026-02-01T00:00:00Z")
+    await publish(client, "builder", "beta", "v1.1.0", "2026-01-01T00:00:00Z")
+    bodies = [
+        _checkin("c-same", router="v2.3.0"),
+        {"id": "c-same", "components": []},
+        _checkin("c-same", router="v2.5.0", builder="v1.0.0", minio="v9"),
+    ]
+    bodies[2]["components"][1]["version"]["train"] = "beta"
+    for body in bodies:
+        answered = await client.post("/deis/v3/clusters", json=body)
+        assert answered.status_code == 200, answered.text
+        shown = await client.get("/deis/v3/clusters/c-same", headers=ADMIN)
+        assert answered.json() == shown.json()
+    router, builder, minio = answered.json()["components"]
+    assert "updateAvailable" not in router
+    assert builder["updateAvailable"] == "v1.1.0"
+    assert "updateAvailable" not in minio
+    native = await client.post(
+        "/api/v1/clusters",
+        json={"id": "c-same", "components": bodies[0]["components"]},
+        headers=ADMIN,
+    )
+    assert native.status_code == 201
+    shown = await client.get("/api/v1/clusters/c-same", headers=ADMIN)
+    assert native.json() == shown.json()
+    assert shown.json()["cluster"]["checkins_count"] == 4
+    assert shown.json()["cluster"]["updates_available"] == [
+        {"name": "router", "train": "stable", "installed": "v2.3.0", "latest": "v2.5.0"}
+    ]

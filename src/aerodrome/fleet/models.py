@@ -28,8 +28,9 @@ class ClusterCheckin(Base):
 
     __tablename__ = "cluster_checkins"
     __table_args__ = (
-        # Per-cluster aggregates (first/last seen, count) and the latest check-in.
-        Index(None, "cluster_id", "checked_in_at"),
+        # Per-cluster aggregates (first/last seen, count) and the latest check-in (the highest
+        # id), all from the index: no heap fetch per check-in of a long-lived cluster.
+        Index(None, "cluster_id", "checked_in_at", "id"),
         # Check-ins in a time window, and the per-address rate limit.
         Index(None, "checked_in_at"),
         Index(None, "source_address", "checked_in_at"),

@@ -75,14 +75,13 @@ async def create_checkin(
     request: Request, session: DbSession, _caller: Caller, body: CheckinCreate
 ) -> JSONResponse:
     """Record a check-in of a cluster (registering it on its first); answers the cluster."""
-    await service.record_checkin(
+    row = await service.record_checkin(
         session,
         cluster_id=body.id,
         components=[c.model_dump(mode="json", exclude_none=True) for c in body.components],
         source_address=request.client.host if request.client else "unknown",
         per_minute=0,  # the per-address limit is for anonymous (Deis) check-ins only
     )
-    row = await service.get_cluster(session, body.id)
     return JSONResponse({"cluster": _shown(row)}, status_code=201)
 
 

@@ -2,17 +2,28 @@
 
 A cluster's first seen, last seen and number of check-ins are aggregates of the append-only
 `cluster_checkins` table, grouped by cluster in SQL (an index-only walk of
-`(cluster_id, checked_in_at)`); its installed components are those of its latest check-in.
+`(cluster_id, checked_in_at, id)`); its installed components are those of its latest check-in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,6 +94,80 @@ class AgeFilter:
         ]
 
 
+# The statements of the hot paths are built once, with bind parameters: building them on
+# every request cost more CPU than running them.
+_CLUSTER_ID = bindparam("cluster_id", type_=checkins.c.cluster_id.type)
+_SOURCE = bindparam("source_address", type_=checkins.c.source_address.type)
+_NOW = bindparam("now", type_=checkins.c.checked_in_at.type)
+_SINCE = bindparam("since", type_=checkins.c.checked_in_at.type)
+_PER_MINUTE = bindparam("per_minute", type_=Integer())
+_COMPONENTS = bindparam("components", type_=checkins.c.components.type)
+
+# The address's check-ins in the window, counted up to the limit only (none when there is
+# no limit): refusing a flood costs no more than the limit is high.
+_RECENT = (
+    select(func.count())
+    .select_from(
+        select(checkins.c.id)
+        .where(checkins.c.source_address == _SOURCE, checkins.c.checked_in_at > _SINCE)
+        .limit(_PER_MINUTE)
+        .subquery()
+    )
+    .scalar_subquery()
+)
+# The cluster's history before this check-in, and how many check-ins its address sent.
+_BEFORE = select(
+    first_seen.label("first_seen"),
+    last_seen.label("last_seen"),
+    checkin_count.label("checkins"),
+    _RECENT.label("recent"),
+).where(checkins.c.cluster_id == _CLUSTER_ID)
+_INSERT_CHECKIN = insert(checkins).values(
+    cluster_id=_CLUSTER_ID,
+    checked_in_at=_NOW,
+    source_address=_SOURCE,
+    components=_COMPONENTS,
+)
+_INSERT_CLUSTER_SQLITE = sqlite.insert(clusters).values(id=_CLUSTER_ID).on_conflict_do_nothing()
+
+
+def _with_latest_versions(before: FromClause) -> Select[Any]:
+    """`before`'s one row, once per latest release of the pairs bound to `pairs` (once with
+    nulls when there is none): the check-in's updates come in the same round trip."""
+    latest = releases.LATEST_VERSIONS.subquery("latest")
+    return select(before, latest.c.name, latest.c.train, latest.c.version).outerjoin_from(
+        before, latest, true()
+    )
+
+
+def _checkin_in_one_statement() -> Select[Any]:
+    """PostgreSQL: the rate check, both inserts, the history before them and the latest
+    releases in one round trip. The inserts happen only when the address is under its limit;
+    the cluster's new row satisfies the check-in's foreign key, checked at the statement's end."""
+    before = _BEFORE.cte("before")
+    allowed = or_(_PER_MINUTE == 0, before.c.recent < _PER_MINUTE)
+    new_cluster = (
+        postgresql.insert(clusters)
+        .from_select(["id"], select(_CLUSTER_ID).where(allowed))
+        .on_conflict_do_nothing()
+        .cte("new_cluster")
+    )
+    new_checkin = (
+        insert(checkins)
+        .from_select(
+            ["cluster_id", "checked_in_at", "source_address", "components"],
+            select(_CLUSTER_ID, _NOW, _SOURCE, _COMPONENTS).where(allowed),
+        )
+        .cte("new_checkin")
+    )
+    return _with_latest_versions(before).add_cte(new_cluster, new_checkin)
+
+
+_CHECKIN_POSTGRESQL = _checkin_in_one_statement()
+# SQLite cannot insert inside a WITH: it reads first, then inserts, in the same transaction.
+_BEFORE_CHECKIN = _with_latest_versions(_BEFORE.subquery("before"))
+
+
 async def record_checkin(
     session: AsyncSession,
     *,
@@ -90,37 +175,56 @@ async def record_checkin(
     components: list[dict[str, Any]],
     source_address: str,
     per_minute: int,
-) -> None:
+) -> Row:
     """Append one check-in (registering the cluster on its first), unless `source_address`
-    already sent `per_minute` check-ins in the last minute (0: no limit)."""
+    already sent `per_minute` check-ins in the last minute (0: no limit); answer the cluster
+    as `get_cluster` does, this check-in being its latest."""
     now = utcnow()
-    if per_minute:
-        await _check_rate(session, source_address, now, per_minute)
+    params = {
+        "cluster_id": cluster_id,
+        "source_address": source_address,
+        "now": now,
+        "since": now - RATE_WINDOW,
+        "per_minute": per_minute,
+        "components": components,
+        **releases.pairs_parameter([installed(c)[:2] for c in components]),
+    }
     dialect = (await session.connection()).dialect.name
-    insert_cluster = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(insert_cluster(clusters).values(id=cluster_id).on_conflict_do_nothing())
-    await session.execute(
-        insert(checkins).values(
-            cluster_id=cluster_id,
-            checked_in_at=now,
-            source_address=source_address,
-            components=components,
-        )
-    )
+    if dialect == "postgresql":
+        rows = (await session.execute(_CHECKIN_POSTGRESQL, params)).all()
+        _check_rate(rows[0].recent, source_address, per_minute)
+    else:
+        rows = (await session.execute(_BEFORE_CHECKIN, params)).all()
+        _check_rate(rows[0].recent, source_address, per_minute)
+        await session.execute(_INSERT_CLUSTER_SQLITE, params)
+        await session.execute(_INSERT_CHECKIN, params)
+    row = _history_after(rows[0], cluster_id, now, components)
+    latest = {(r.name, r.train): r.version for r in rows if r.name is not None}
+    row["updates_available"] = _updates(components, latest)
+    return row
 
 
-async def _check_rate(
-    session: AsyncSession, source_address: str, now: datetime, per_minute: int
-) -> None:
-    recent = select(func.count()).where(
-        checkins.c.source_address == source_address,
-        checkins.c.checked_in_at > now - RATE_WINDOW,
-    )
-    if int((await session.execute(recent)).scalar_one()) >= per_minute:
+def _check_rate(recent: int, source_address: str, per_minute: int) -> None:
+    if per_minute and recent >= per_minute:
         raise RateLimited(
             f"too many check-ins from {source_address}: at most {per_minute} a minute",
             payload={"per_minute": per_minute},
         )
+
+
+def _history_after(
+    before: Any, cluster_id: str, now: datetime, components: list[dict[str, Any]]
+) -> Row:
+    """The derived history once this check-in is added to `before` (as the aggregates over
+    all check-ins would give it: processes' clocks may differ a little)."""
+    seen = [now] if not before.checkins else [before.first_seen, before.last_seen, now]
+    return {
+        "id": cluster_id,
+        "first_seen": min(seen),
+        "last_seen": max(seen),
+        "checkins": before.checkins + 1,
+        "components": components,
+    }
 
 
 def _summaries() -> Select[Any]:
@@ -154,15 +258,37 @@ async def _fetch(session: AsyncSession, stmt: Select[Any]) -> list[Row]:
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
 
 
+def _one_cluster() -> Select[Any]:
+    summary = (
+        select(
+            first_seen.label("first_seen"),
+            last_seen.label("last_seen"),
+            checkin_count.label("checkins"),
+            func.max(checkins.c.id).label("last_checkin_id"),
+        )
+        .where(checkins.c.cluster_id == _CLUSTER_ID)
+        .subquery()
+    )
+    return select(
+        _CLUSTER_ID.label("id"),
+        summary.c.first_seen,
+        summary.c.last_seen,
+        summary.c.checkins,
+        checkins.c.components,
+    ).join_from(summary, checkins, checkins.c.id == summary.c.last_checkin_id)
+
+
+_ONE_CLUSTER = _one_cluster()
+
+
 async def get_cluster(session: AsyncSession, cluster_id: str) -> Row:
     """A cluster with its derived history and its updates available."""
-    summary = _summaries().where(checkins.c.cluster_id == cluster_id)
-    rows, _ = _clusters_statement(summary)
-    found = await _fetch(session, rows)
-    if not found:
+    found = (await session.execute(_ONE_CLUSTER, {"cluster_id": cluster_id})).mappings().first()
+    if found is None:
         raise NotFound(f"cluster {cluster_id} not found", payload={"id": cluster_id})
-    await attach_updates(session, found)
-    return found[0]
+    row = dict(found)
+    await attach_updates(session, [row])
+    return row
 
 
 async def list_clusters(
@@ -257,19 +383,18 @@ async def attach_updates(session: AsyncSession, rows: Sequence[Row]) -> None:
     """Add `updates_available` to each cluster: for every installed component, the latest
     release of its train when it differs from the installed version (one query for all)."""
     pairs = [installed(c)[:2] for row in rows for c in row["components"]]
-    latest = await releases.latest_releases(session, pairs)
+    latest = await releases.latest_versions(session, pairs)
     for row in rows:
-        updates = []
-        for component in row["components"]:
-            name, train, version = installed(component)
-            newest = latest.get((name, train))
-            if newest is not None and newest["version"] != version:
-                updates.append(
-                    {
-                        "name": name,
-                        "train": train,
-                        "installed": version,
-                        "latest": newest["version"],
-                    }
-                )
-        row["updates_available"] = updates
+        row["updates_available"] = _updates(row["components"], latest)
+
+
+def _updates(
+    components: list[dict[str, Any]], latest: Mapping[tuple[str, str], str]
+) -> list[dict[str, str]]:
+    updates = []
+    for component in components:
+        name, train, version = installed(component)
+        newest = latest.get((name, train))
+        if newest is not None and newest != version:
+            updates.append({"name": name, "train": train, "installed": version, "latest": newest})
+    return updates

@@ -201,14 +201,14 @@ def _too_large(limit: int) -> CheckinTooLarge:
 
 async def _record(request: Request, session: DbSession, checkin: schemas.Cluster) -> JSONResponse:
     settings: Settings = request.app.state.settings
-    await fleet_service.record_checkin(
+    row = await fleet_service.record_checkin(
         session,
         cluster_id=checkin.id,
         components=[c.model_dump(mode="json", exclude_none=True) for c in checkin.components],
         source_address=request.client.host if request.client else "unknown",
         per_minute=settings.deis_checkins_per_minute,
     )
-    return JSONResponse(cluster(await fleet_service.get_cluster(session, checkin.id)))
+    return JSONResponse(cluster(row))
 
 
 async def checkin_v3(request: Request, session: DbSession) -> JSONResponse:
