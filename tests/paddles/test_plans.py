@@ -26,7 +26,7 @@ STATEMENTS: dict[str, Any] = {
     "runs with queued jobs": runs.runs_statement(
         MEMBER, runs.RunFilter(with_queued_jobs=True), limit=100, offset=0
     ),
-    "jobs of a run": runs.jobs_of_run(uuid.uuid4()),
+    "jobs of a run": runs.jobs_of_run().params(run_id=uuid.uuid4()),
     "free nodes": pools.free_nodes(pools.NodeFilter(locked=False, up=True, machine_types=["a"]), 2),
     "next claim": queues.next_claim(uuid.uuid4()),
     "silent jobs": expiry.silent_jobs("running", NOW),
@@ -51,3 +51,17 @@ async def test_statement_uses_an_index(backend: Backend, name: str) -> None:
             rows = await connection.exec_driver_sql(f"EXPLAIN {compiled}")
             plan = " | ".join(str(row[0]) for row in rows)
             assert "Seq Scan" not in plan, plan
+
+
+async def test_expiry_walks_paddles_jobs_only(backend: Backend) -> None:
+    """DCI jobs are never expired: the round walks the partial index of paddles jobs."""
+    dialect = backend.database.engine.dialect
+    statement = expiry.silent_jobs("running", NOW)
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN" if backend.name == "sqlite" else "EXPLAIN"
+    async with backend.database.engine.connect() as connection:
+        if backend.name == "postgresql":
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+        rows = await connection.exec_driver_sql(f"{explain} {compiled}")
+        plan = " | ".join(str(row[-1]) for row in rows)
+    assert "ix_jobs_paddles_silent" in plan, plan

@@ -100,3 +100,20 @@ async def test_two_workers_never_pop_the_same_job(live_server: LiveServer) -> No
         run = await call(check, "GET", f"/runs/{RUN}/")
     assert run["results"]["waiting"] == 20
     assert run["results"]["queued"] == 0
+
+
+async def test_a_job_put_back_in_a_queue_counts_there(client: httpx.AsyncClient) -> None:
+    body = {"job_id": "1", "status": "running", "machine_type": "mira"}
+    posted = await client.post(f"/paddles/runs/{RUN}/jobs/", json=body, headers=ADMIN)
+    assert posted.status_code == 200, posted.text
+    requeued = await call(
+        client, "PUT", f"/paddles/runs/{RUN}/jobs/1/", json={"status": "queued", "seed": 7}
+    )
+    assert (requeued["status"], requeued["seed"]) == ("queued", 7)
+    again = {"status": "queued", "queue": "gibba", "description": "again"}
+    await call(client, "PUT", f"/paddles/runs/{RUN}/jobs/1/", json=again)
+    assert (await call(client, "GET", "/queue/stats/?queue=gibba"))["count"] == 1
+    run = await call(client, "GET", f"/paddles/runs/{RUN}/")
+    assert run["results"]["queued"] == 1
+    assert run["jobs"][0]["description"] == "again"
+    assert run["jobs"][0]["seed"] == 7

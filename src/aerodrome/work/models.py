@@ -122,8 +122,16 @@ class Job(ResourceMixin, Base):
             sqlite_where=text("status = 'new'"),
             postgresql_where=text("status = 'new'"),
         ),
-        # Expiry of silent jobs.
         Index(None, "status", "updated_at"),
+        # Expiry of silent paddles jobs: DCI jobs (no `run_job_id`) are never expired, so a
+        # round must not walk them.
+        Index(
+            "ix_jobs_paddles_silent",
+            "status",
+            "updated_at",
+            sqlite_where=text("run_job_id IS NOT NULL"),
+            postgresql_where=text("run_job_id IS NOT NULL"),
+        ),
         Index(None, "jobdefinition_id", "remoteci_id"),
         Index(None, "machine_type", "created_at"),
     )

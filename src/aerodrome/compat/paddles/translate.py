@@ -79,10 +79,11 @@ _NOT_DATA: Final = frozenset(
 )
 
 
-def format_time(value: datetime | None) -> str | None:
-    """`YYYY-MM-DD HH:MM:SS` in UTC (isoformat is several times faster than strftime)."""
-    if value is None:
-        return None
+def format_time(value: datetime | str | None) -> str | None:
+    """`YYYY-MM-DD HH:MM:SS` in UTC (isoformat is several times faster than strftime); the
+    statements of runs and their jobs already return their timestamps so."""
+    if value is None or isinstance(value, str):
+        return value
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.isoformat(" ", "seconds")[:19]
