@@ -51,3 +51,28 @@ async def test_default_list_uses_an_index(backend: Backend, resource: Resource) 
             rows = await connection.exec_driver_sql(f"EXPLAIN {sql}")
             plan = " | ".join(str(row[0]) for row in rows)
             assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [
+        ("jobs", "previous_job_id"),
+        ("jobs", "update_previous_job_id"),
+        ("job_claims", "job_id"),
+    ],
+)
+async def test_references_to_a_job_are_found_by_index(
+    backend: Backend, table: str, column: str
+) -> None:
+    """What deleting a job checks (the foreign keys that point at it) walks an index."""
+    sql = f"SELECT 1 FROM {table} WHERE {column} = '{uuid.uuid4().hex}'"
+    async with backend.database.engine.connect() as connection:
+        if backend.name == "sqlite":
+            rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            plan = " | ".join(str(row[-1]) for row in rows)
+            assert f"INDEX ix_{table}_{column}" in plan, plan
+        else:
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+            rows = await connection.exec_driver_sql(f"EXPLAIN {sql}::uuid")
+            plan = " | ".join(str(row[0]) for row in rows)
+            assert f"ix_{table}_{column}" in plan, plan
