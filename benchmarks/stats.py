@@ -4,11 +4,12 @@
     .venv/bin/python benchmarks/stats.py --points 200000 --requests 100
 
 The points are generated inside PostgreSQL (one INSERT ... SELECT over generate_series), one
-test with a point every ~63 s. Four figures are printed for random 30-day windows: the
-database's execution time of the range statement (EXPLAIN ANALYZE), the service call
-in-process (SQL, transfer and the JSON array), and `GET` against a real
-`aerodrome serve` of the full window (~41,000 points) and of the window downsampled with
-`max_points=1000&key=value`, as p50/p99 over one connection and throughput.
+test with a point every ~63 s, stored as the server stores them. Five figures are printed
+for random 30-day windows: the database's execution time of the range statement (EXPLAIN
+ANALYZE, with and without the timing of every plan node), the service call in-process (SQL,
+transfer and the JSON array), and `GET` against a real `aerodrome serve` of the full window
+(~41,000 points) and of the window downsampled with `max_points=1000&key=value`, as p50/p99
+over one connection and throughput.
 """
 
 from __future__ import annotations
@@ -46,13 +47,20 @@ async def load(url: str, count: int) -> None:
         await session.execute(
             text(
                 """
-                INSERT INTO stats_points (test_id, date_entered, data)
-                SELECT t.id,
-                       CAST(:start AS timestamptz)
-                         + (CAST(:span AS float8) * i / :count) * interval '1 second',
-                       jsonb_build_object('value', round((random() * 100)::numeric, 2),
-                                          'rss', (random() * 1000)::int, 'build', i)
-                FROM stats_tests t, generate_series(1, :count) AS i
+                INSERT INTO stats_points (test_id, date_entered, date_entered_iso, data)
+                SELECT t.id, at.at,
+                       -- the wire form the server writes: isoformat in UTC
+                       to_char(timezone('UTC', at.at), CASE
+                           WHEN date_trunc('second', at.at) = at.at
+                           THEN 'YYYY-MM-DD"T"HH24:MI:SS' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US'
+                       END) || '+00:00',
+                       -- compact, as orjson writes it
+                       format('{"value":%s,"rss":%s,"build":%s}',
+                              round((random() * 100)::numeric, 2), (random() * 1000)::int, i
+                       )::json
+                FROM stats_tests t, generate_series(1, :count) AS i,
+                     LATERAL (SELECT CAST(:start AS timestamptz) + (CAST(:span AS float8) * i
+                                     / :count) * interval '1 second' AS at) AS at
                 """
             ),
             {"start": START, "span": SPAN.total_seconds(), "count": count},
@@ -70,11 +78,13 @@ def windows(rng: random.Random, n: int) -> list[tuple[datetime, datetime]]:
     return [(s, s + WINDOW) for s in starts]
 
 
-async def sql_only(url: str, spans: list[tuple[datetime, datetime]]) -> list[float]:
-    """The database's own execution time of the range statement (EXPLAIN ANALYZE)."""
+async def sql_only(url: str, spans: list[tuple[datetime, datetime]], timing: bool) -> list[float]:
+    """The database's own execution time of the range statement (EXPLAIN ANALYZE). With
+    `timing`, every plan node is timed too, which costs a clock read per row and node."""
     database = Database(Settings(database_url=url))
     timings = []
     points = service.points
+    options = "ANALYZE, FORMAT JSON" + ("" if timing else ", TIMING OFF")
     async with database.unit_of_work(write=False) as session:
         test_id = await service._test_id(session, "bench", "boot")
         dialect = (await session.connection()).dialect
@@ -86,7 +96,7 @@ async def sql_only(url: str, spans: list[tuple[datetime, datetime]]) -> list[flo
             )
             stmt = service.series_statement(where, dialect.name)
             sql = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-            plan = await session.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"))
+            plan = await session.execute(text(f"EXPLAIN ({options}) {sql}"))
             timings.append(float(plan.scalar_one()[0]["Execution Time"]))
     await database.dispose()
     return timings
@@ -142,7 +152,9 @@ def main() -> None:
         asyncio.run(load(url, args.points))
         print(f"loaded {args.points} points over 730 days in {time.perf_counter() - began:.1f} s")
         spans = windows(random.Random(5), args.requests)
-        show("SQL of a 30-day range, database execution time", asyncio.run(sql_only(url, spans)))
+        sql = "SQL of a 30-day range, database execution time"
+        show(sql, asyncio.run(sql_only(url, spans, timing=True)))
+        show(f"{sql} (TIMING OFF)", asyncio.run(sql_only(url, spans, timing=False)))
         show("service.list_points, 30 days, in-process", asyncio.run(in_process(url, spans)))
         server = start_server(url, data_dir, args.port, 1, {"AERODROME_PUBLIC_READS": "true"})
         try:

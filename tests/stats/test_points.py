@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-from sqlalchemy import Text, cast, insert, select
+from sqlalchemy import insert, select
 
+from aerodrome import jsoncodec
 from aerodrome.stats import service
 from aerodrome.stats.models import DataPoint
 from tests.conftest import ADMIN, Backend
@@ -122,38 +123,51 @@ def _minute(point: dict[str, Any]) -> int:
     return int((when - T0).total_seconds() // 60)
 
 
-async def test_series_bytes_are_the_stored_json_and_isoformat_times(
+async def test_series_bytes_are_the_written_json_and_isoformat_times(
     backend: Backend, client: httpx.AsyncClient
 ) -> None:
-    """The database renders the array: byte for byte what Python made of the rows before."""
-    await _load(backend, [1.5, 'é " \\ ☃', {"n": [1, None, True]}, 7])
+    """The database splices in what the server wrote: each time as `isoformat` writes it
+    (microseconds only when not zero) and the data as `jsoncodec` wrote it, keys in the
+    submitter's order (not jsonb's) and integers beyond 64 bits intact."""
+    data: list[dict[str, Any]] = [
+        {"zeta": 1.5, "alpha": 'é " \\ ☃', "mid": {"n": [1, None, True], "a": 0}},
+        {"us": 5},
+        {"tie": 1},
+        {"big": 2**70, "half": True},
+    ]
+    offsets = (timedelta(minutes=3), timedelta(microseconds=5), timedelta(0), timedelta(0))
+    written = []
     async with backend.database.unit_of_work() as session:
-        test_id = (await session.execute(service.tests.select())).one().id
-        await session.execute(
-            insert(DataPoint.__table__),
-            [
-                {"test_id": test_id, "date_entered": T0 + timedelta(microseconds=us), "data": d}
-                for us, d in ((5, {"us": 5}), (0, {"tie": 1}), (500000, {"half": True}))
-            ],
-        )
-        stored = (
-            await session.execute(
-                select(DataPoint.id, DataPoint.date_entered, cast(DataPoint.data, Text))
-                .where(DataPoint.date_entered >= T0)
-                .order_by(DataPoint.date_entered, DataPoint.id)
+        for entered, point in zip(offsets, data, strict=True):
+            when = (T0 + entered).astimezone(timezone(timedelta(hours=-5)))
+            row = await service.add_point(
+                session, project="p", test="t", data=point, date_entered=when
             )
-        ).all()
+            written.append((T0 + entered, row["id"], point))
     expected = b",".join(
         b'{"id":%d,"date_entered":"%s","data":%s}'
-        % (row[0], row[1].isoformat().encode(), row[2].encode())
-        for row in stored
+        % (point_id, entered.isoformat().encode(), jsoncodec.dumps(point))
+        for entered, point_id, point in sorted(written, key=lambda w: (w[0], w[1]))
     )
+    assert b'"data":{"zeta":1.5,"alpha":' in expected
+    assert b'"date_entered":"2026-03-01T00:00:00+00:00"' in expected
     window = "start_date=2026-03-01T00:00:00Z&end_date=2026-03-01T01:40:00Z"
     native = await client.get(f"{BASE}/p/tests/t/points?{window}", headers=ADMIN)
-    assert native.content == b'{"points":[%s],"_meta":{"count":%d}}' % (expected, len(stored))
+    assert native.content == b'{"points":[%s],"_meta":{"count":%d}}' % (expected, len(data))
     nfss = await client.get(f"/nfss/api/v1/p/t?{window}", headers=ADMIN)
     assert nfss.content == b'{"data":[%s]}' % expected
     empty = await client.get(
         "/nfss/api/v1/p/t?start_date=2020-01-01&end_date=2020-01-02", headers=ADMIN
     )
     assert empty.content == b'{"data":[]}'
+
+
+async def test_the_wire_time_is_stored_with_every_point(backend: Backend) -> None:
+    """Rows inserted without the service get `date_entered_iso` from the model's default."""
+    await _load(backend, [1, 2])
+    async with backend.database.unit_of_work(write=False) as session:
+        rows = (
+            await session.execute(select(DataPoint.date_entered, DataPoint.date_entered_iso))
+        ).all()
+    assert len(rows) == 3
+    assert all(row.date_entered_iso == row.date_entered.isoformat() for row in rows)
