@@ -4,9 +4,10 @@ equal what counting the rows says, after every kind of change and with concurren
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from aerodrome.db.row_counts import ROW_COUNTS, fold
 from tests.conftest import ADMIN, Backend, LiveServer
@@ -59,6 +60,13 @@ async def test_counts_follow_creation_archive_purge_and_fold(
         assert (await session.execute(teams)).scalar_one() == 3  # alice, bob, no team
     assert await _counts(client, alice, bob) == [5, 2, 2]
     assert await _scanned(client) == 4
+
+    # The unfiltered count is the deltas' sum, not a scan: a delta for bob shows at once.
+    async with backend.database.unit_of_work() as session:
+        await session.execute(
+            insert(ROW_COUNTS).values(table_name="jobs", team_id=uuid.UUID(bob.team["id"]), delta=7)
+        )
+    assert await _counts(client, alice, bob) == [12, 2, 9]
 
 
 async def test_concurrent_job_creations_are_all_counted(
