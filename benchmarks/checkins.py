@@ -12,7 +12,10 @@ first gives each cluster N earlier check-ins (hourly, ending a day ago), as long
 have: the derived history is an aggregate over all of them.
 Prints p50/p99 and throughput of the check-ins and the server's CPU time per check-in (all
 its processes, from /proc), checks that every one was recorded, then times
-`GET /deis/v3/clusters/{id}` and `GET /deis/v3/clusters/age` over the result.
+`GET /deis/v3/clusters/{id}` and `GET /deis/v3/clusters/age` over the result. Last, wrk
+checks in for `--wrk-seconds` from `--concurrency` connections (the Python client costs more
+CPU than the server does, so only wrk shows the server's throughput), and the check-ins
+stored are compared with those answered.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import asyncio
 import base64
 import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -30,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from aerodrome.fleet.models import Cluster, ClusterCheckin
-from harness import PASSWORD, create_database, drop_database, start_server
+from harness import PASSWORD, create_database, drop_database, run_wrk, start_server
 
 COMPONENTS = [
     "builder",
@@ -110,6 +114,62 @@ async def hammer(
         return list(timings), time.perf_counter() - began
 
 
+# wrk's check-ins: each thread walks the clusters from its own offset, one address each.
+WRK_CHECKINS_LUA = """
+local names = {NAMES}
+local parts = {}
+for _, name in ipairs(names) do
+  parts[#parts + 1] = string.format(
+    '{"component":{"name":"%s","description":"Deis Workflow %s"},' ..
+    '"version":{"train":"stable","version":"v2.1.0"}}', name, name)
+end
+local components = table.concat(parts, ",")
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+local counter = 0
+function request()
+  counter = counter + 1
+  local cluster = (counter * 7 + tid * 101) % 200
+  local body = string.format('{"id":"cluster-%04d","firstSeen":"0001-01-01T00:00:00Z",' ..
+    '"lastSeen":"0001-01-01T00:00:00Z","components":[%s]}', cluster, components)
+  local headers = {["Content-Type"] = "application/json",
+    ["X-Forwarded-For"] = string.format("10.0.%d.%d", math.floor(cluster / 256), cluster % 256)}
+  return wrk.format("POST", "/deis/v3/clusters", headers, body)
+end
+local shown = 0
+function response(status, headers, body)
+  if status ~= 200 and shown < 3 then shown = shown + 1; print(status, body) end
+end
+""".replace("NAMES", ", ".join(f'"{name}"' for name in COMPONENTS))
+
+
+def saturate(base: str, url: str, connections: int, seconds: int) -> None:
+    """Check-ins from wrk for `seconds` (the Python client above costs more CPU than the
+    server does), then the stored check-ins compared with the answered ones."""
+    before = asyncio.run(count_checkins(url))
+    figures, output = run_wrk(base + "/", {}, connections, seconds, WRK_CHECKINS_LUA)
+    if figures["non_2xx"]:
+        print(output)
+    answered = re.search(r"(\d+) requests in", output)
+    assert answered, output
+    stored = asyncio.run(count_checkins(url)) - before
+    # Requests still in flight when wrk stops are stored but not counted as answered.
+    print(
+        f"POST /deis/v3/clusters from wrk, {connections} connections, {seconds} s: "
+        f"p50 {figures['p50']:.1f} ms  p99 {figures['p99']:.1f} ms  {figures['rps']:.0f} req/s  "
+        f"non-2xx {figures['non_2xx']:.0f}; {answered.group(1)} answered, {stored} stored "
+        f"(up to {connections} more: in flight at the end)"
+    )
+
+
+async def count_checkins(url: str) -> int:
+    engine = create_async_engine(url)
+    async with engine.connect() as connection:
+        stored = await connection.scalar(select(func.count()).select_from(ClusterCheckin))
+    await engine.dispose()
+    return int(stored or 0)
+
+
 def cpu_seconds(root: int) -> float:
     """User and system CPU time of `root` and its live descendants (the server's workers)."""
     parents: dict[int, int] = {}
@@ -162,6 +222,9 @@ def main() -> None:
         "--one-address", action="store_true", help="all check-ins from one address, no limit"
     )
     parser.add_argument("--history", type=int, default=0, help="earlier check-ins per cluster")
+    parser.add_argument(
+        "--wrk-seconds", type=int, default=10, help="then check in from wrk this long (0: not)"
+    )
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
     url = asyncio.run(create_database(args.database, data_dir))
@@ -196,6 +259,8 @@ def main() -> None:
         )
         age = "/deis/v3/clusters/age?checked_in_after=2000-01-01T00:00:00Z"
         show("GET /deis/v3/clusters/age (200 clusters)", serial(base, [age] * 50, admin))
+        if args.wrk_seconds:
+            saturate(base, url, args.concurrency, args.wrk_seconds)
     finally:
         server.terminate()
         server.wait(timeout=30)
