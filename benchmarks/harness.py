@@ -97,7 +97,8 @@ def run_wrk(
     load rather than the queue in front of a saturated server."""
     if pause_ms:
         script += f"\nfunction delay() return {int(pause_ms)} end\n"
-    command = ["wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{seconds}s"]
+    threads = str(min(2, connections))
+    command = ["wrk", "--latency", "-t", threads, "-c", str(connections), "-d", f"{seconds}s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:

@@ -1,4 +1,5 @@
-"""Migration 0010: points stored before it answer the same bytes after it."""
+"""Migrations 0010 and 0013: points stored before them answer the same bytes after them, read
+from the points and from the day 0013 lists for sealing."""
 
 from __future__ import annotations
 
@@ -72,22 +73,31 @@ async def test_existing_points_keep_their_wire_bytes(empty_url: str) -> None:
     database = Database(Settings(database_url=empty_url))
     try:
         await _store_before_0010(database)
-        await upgrade(empty_url, "0010")
-        async with database.unit_of_work(write=False) as session:
-            series = await service.list_points(
-                session, project="p", test="t", start=T0, end=T0 + timedelta(days=1)
-            )
+        await upgrade(empty_url, "0013")
+        read = await _read_day(database)
+        async with database.unit_of_work() as session:
+            assert await service.seal_next_day(session)
+            assert not await service.seal_next_day(session)
+        sealed = await _read_day(database)
     finally:
         await database.dispose()
+    assert sealed.json() == read.json()
     # jsonb rendered the data with its own key order and spacing; the migration keeps it.
     if empty_url.startswith("postgresql"):
         data = ('{"v": 1}', '{"a": [1.5], "zz": 2}')
     else:
         data = ('{"v":1}', '{"zz":2,"a":[1.5]}')
-    assert series.body.decode() == (
+    assert read.json().decode() == (
         f'[{{"id":2,"date_entered":"2026-03-01T00:00:00+00:00","data":{data[0]}}},'
         f'{{"id":1,"date_entered":"2026-03-01T00:00:00.000250+00:00","data":{data[1]}}}]'
     )
+
+
+async def _read_day(database: Database) -> service.Series:
+    async with database.unit_of_work(write=False) as session:
+        return await service.list_points(
+            session, project="p", test="t", start=T0, end=T0 + timedelta(days=1)
+        )
 
 
 async def test_downgrade_restores_the_old_table(empty_url: str) -> None:

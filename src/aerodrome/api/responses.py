@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from starlette import responses
+from starlette.requests import Request
 
-from aerodrome import jsoncodec
+from aerodrome import deflate, jsoncodec
 
 
 class JSONResponse(responses.JSONResponse):
@@ -25,3 +26,35 @@ def item_response(singular: str, row: dict[str, Any], *, status_code: int = 200)
 
 def list_response(plural: str, rows: list[dict[str, Any]], count: int) -> JSONResponse:
     return JSONResponse({plural: rows, "_meta": {"count": count}})
+
+
+def pieced_json_response(
+    request: Request, parts: list[bytes | deflate.Piece]
+) -> responses.Response:
+    """A JSON body made of `parts` (`aerodrome.deflate`). When some are compressed already
+    and the client takes deflate, it is sent as one deflate stream, compressing nothing
+    again; otherwise it is inflated."""
+    compressed = any(isinstance(part, deflate.Piece) for part in parts)
+    headers = {"Vary": "Accept-Encoding"}
+    if compressed and accepts_deflate(request.headers.get("accept-encoding", "")):
+        headers["Content-Encoding"] = "deflate"
+        body = deflate.zlib_stream(parts)
+    else:
+        body = deflate.inflate(parts)
+    return responses.Response(body, media_type="application/json", headers=headers)
+
+
+def accepts_deflate(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes `deflate` (by name or `*`, with q > 0)."""
+    weights: dict[str, float] = {}
+    for coding in accept_encoding.split(","):
+        name, _, parameters = coding.partition(";")
+        weight = 1.0
+        key, _, value = parameters.strip().partition("=")
+        if key.strip().lower() == "q":
+            try:
+                weight = float(value)
+            except ValueError:
+                weight = 0.0
+        weights[name.strip().lower()] = weight
+    return weights.get("deflate", weights.get("*", 0.0)) > 0

@@ -8,19 +8,22 @@ it), unlike every credential of `identity`, which is stored hashed.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -80,6 +83,39 @@ class DataPoint(Base):
     date_entered: Mapped[datetime] = mapped_column()
     date_entered_iso: Mapped[str] = mapped_column(Text, default=wire_time)
     data: Mapped[dict[str, Any]] = mapped_column(JSONText)
+
+
+class DayChunk(Base):
+    """One UTC day of a test's points, rendered and compressed once: the series of a sealed
+    day is read as one value instead of ~1,000 rows.
+
+    A row with no `body` is a day that has points but is not sealed (yet, or again: a point
+    added to a sealed day clears its body). The sealer fills the bodies of days older than
+    yesterday; a range read takes the sealed days it fully covers from here and the rest from
+    `stats_points`.
+    """
+
+    __tablename__ = "stats_day_chunks"
+    __table_args__ = (
+        Index(
+            "ix_stats_day_chunks_unsealed",
+            "day",
+            postgresql_where=text("body IS NULL"),
+            sqlite_where=text("body IS NULL"),
+        ),
+    )
+
+    test_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("stats_tests.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int | None] = mapped_column(Integer)
+    # The day's points as the series shows them, joined by commas, in UTF-8, compressed as a
+    # deflate piece (aerodrome.deflate): a response joins the pieces without recompressing.
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The Adler-32 and the length of the uncompressed body.
+    checksum: Mapped[int | None] = mapped_column(BigInteger)
+    size: Mapped[int | None] = mapped_column(Integer)
 
 
 class ClientKey(Base):

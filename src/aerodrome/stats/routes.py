@@ -11,7 +11,7 @@ from aerodrome.api import API_PREFIX
 from aerodrome.api.crud import ERRORS
 from aerodrome.api.deps import Caller, DbSession, Reader
 from aerodrome.api.listing import check_parameters
-from aerodrome.api.responses import JSONResponse, list_response
+from aerodrome.api.responses import JSONResponse, list_response, pieced_json_response
 from aerodrome.api.routing import Route
 from aerodrome.stats import service
 from aerodrome.stats.schemas import SeriesQuery, parse_time
@@ -51,8 +51,8 @@ async def list_stats_points(
     check_parameters(request.query_params, SERIES_PARAMETERS)
     query = SeriesQuery.from_params(request.query_params)
     series = await service.list_series(session, project=project, test=test, query=query)
-    body = b'{"points":%s,"_meta":{"count":%d}}' % (series.body, series.count)
-    return Response(body, media_type="application/json")
+    parts = series.parts(b'{"points":', b',"_meta":{"count":%d}}' % series.count)
+    return pieced_json_response(request, parts)
 
 
 @router.post("/projects/{project}/tests/{test}/points", name="create_stats_point", status_code=201)

@@ -1,6 +1,10 @@
 """Stats rules: storing data points, reading a time range, and downsampling it in SQL.
 
-A range read walks the `(test_id, date_entered)` index. Downsampling splits the range into
+A range read takes each UTC day it fully covers from `stats_day_chunks` when that day is
+sealed (its points rendered once, as one value) and walks the `(test_id, date_entered)`
+index for the rest: the partial days at its ends and the days not sealed yet. Days older than
+yesterday are sealed in the background (`seal_next_day`); a point added to a sealed day
+unseals it in the same transaction. Downsampling splits the range into
 `max_points / 2` equal time buckets and keeps, in each, the points with the smallest and the
 largest value of `key` (or the first and the last point when no key is given), so a graph
 keeps its peaks while the browser never receives more than `max_points` points.
@@ -10,17 +14,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Date,
+    Executable,
     Float,
     Integer,
+    LargeBinary,
     Select,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -30,20 +39,28 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union_all,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aerodrome import jsoncodec
+from aerodrome import deflate, jsoncodec
 from aerodrome.db.resources import Row
 from aerodrome.db.types import utcnow
+from aerodrome.deflate import Piece
 from aerodrome.errors import InvalidInput, NotFound
-from aerodrome.stats.models import DataPoint, StatsProject, StatsTest
+from aerodrome.stats.models import DataPoint, DayChunk, StatsProject, StatsTest
 from aerodrome.stats.schemas import SeriesQuery
 
 projects = StatsProject.__table__
 tests = StatsTest.__table__
 points = DataPoint.__table__
+chunks = DayChunk.__table__
+ONE_DAY = timedelta(days=1)
+# Sealing waits until a day is older than yesterday: late submissions for yesterday are
+# common, and each one would unseal the day again.
+SEAL_AFTER_DAYS = 2
 NAME_PATTERN = r"^[A-Za-z0-9][\w.+\-]*$"
 KEY_PATTERN = re.compile(r"^[\w.\-]{1,64}$")
 MAX_POINT_BYTES = 64 * 1024
@@ -93,12 +110,66 @@ async def add_point(
         {"project_id": project_id, "name": test, "created_at": now},
         and_(tests.c.project_id == project_id, tests.c.name == test),
     )
+    entered = date_entered or now
+    await _unseal(session, test_id, entered.astimezone(UTC).date())
     stmt = (
         insert(points)
-        .values(test_id=test_id, date_entered=date_entered or now, data=data)
+        .values(test_id=test_id, date_entered=entered, data=data)
         .returning(points.c.id, points.c.date_entered, points.c.data)
     )
     return dict((await session.execute(stmt)).mappings().one())
+
+
+async def _unseal(session: AsyncSession, test_id: Any, day: date) -> None:
+    """Mark `day` as having points that are not sealed, clearing its body if it had one.
+
+    The upsert locks the day's row until commit (even when it changes nothing), so a point
+    and a sealing of its day are ordered: the sealer either sees the point or seals first
+    and has its body cleared here.
+    """
+    insert_into = postgresql.insert if await _dialect(session) == "postgresql" else sqlite.insert
+    stmt = insert_into(chunks).values(test_id=test_id, day=day)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[chunks.c.test_id, chunks.c.day],
+            set_={"count": None, "body": None, "checksum": None, "size": None},
+            where=chunks.c.body.is_not(None),
+        )
+    )
+
+
+async def seal_next_day(session: AsyncSession) -> bool:
+    """Render and compress the body of one unsealed day older than yesterday; False when
+    none is left.
+
+    The day's row is locked first (skipping one a writer holds), and its points are read by
+    the next statement, so they include every point committed before the lock was granted.
+    """
+    cutoff = utcnow().date() - timedelta(days=SEAL_AFTER_DAYS - 1)
+    pick = (
+        select(chunks.c.test_id, chunks.c.day)
+        .where(chunks.c.body.is_(None), chunks.c.day < cutoff)
+        .order_by(chunks.c.day)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    found = (await session.execute(pick)).one_or_none()
+    if found is None:
+        return False
+    start = datetime.combine(found.day, time(), UTC)
+    in_day = and_(
+        points.c.test_id == found.test_id,
+        points.c.date_entered >= start,
+        points.c.date_entered < start + ONE_DAY,
+    )
+    total, body = (await session.execute(series_statement(in_day, await _dialect(session)))).one()
+    piece = deflate.compress((body or "").encode())
+    await session.execute(
+        update(chunks)
+        .where(chunks.c.test_id == found.test_id, chunks.c.day == found.day)
+        .values(count=total, body=piece.data, checksum=piece.checksum, size=piece.size)
+    )
+    return True
 
 
 def _check_data(data: dict[str, Any]) -> None:
@@ -148,10 +219,25 @@ async def _test_id(session: AsyncSession, project: str, test: str) -> Any:
 
 @dataclass(frozen=True)
 class Series:
-    """A range of points as the wire needs it: the JSON array, built by the database."""
+    """A range of points as the wire needs it: stretches of JSON objects joined by commas,
+    oldest first, rendered by the database (sealed days compressed), and how many points
+    they hold."""
 
-    body: bytes
+    stretches: tuple[bytes | Piece, ...]
     count: int
+
+    def parts(self, before: bytes, after: bytes) -> list[bytes | Piece]:
+        """The points as a JSON array between `before` and `after`, as parts of a body
+        (`aerodrome.deflate`): a 30-day series is megabytes, copied once."""
+        parts: list[bytes | Piece] = [before, b"["]
+        for number, stretch in enumerate(self.stretches):
+            parts += (b",", stretch) if number else (stretch,)
+        parts += (b"]", after)
+        return parts
+
+    def json(self) -> bytes:
+        """The JSON array alone, uncompressed."""
+        return deflate.inflate(self.parts(b"", b""))
 
 
 async def list_series(
@@ -189,20 +275,149 @@ async def list_points(
         raise InvalidInput("start_date must be earlier than end_date")
     if key is not None and not KEY_PATTERN.match(key):
         raise InvalidInput(f"invalid key {key!r}: letters, digits and . _ - only")
-    test_id = await _test_id(session, project, test)
     dialect = await _dialect(session)
-    in_range = and_(
-        points.c.test_id == test_id, points.c.date_entered >= start, points.c.date_entered < end
-    )
-    statement = series_statement(in_range, dialect)
     if max_points is not None:
+        test_id = await _test_id(session, project, test)
+        in_range = and_(
+            points.c.test_id == test_id,
+            points.c.date_entered >= start,
+            points.c.date_entered < end,
+        )
         count = select(func.count()).select_from(points).where(in_range)
         if int((await session.execute(count)).scalar_one()) > max_points:
             chosen = _downsampled(dialect, test_id, in_range, start, end, max_points, key)
             statement = series_statement(points.c.id.in_(chosen), dialect, a_range=False)
+            total, body = (await session.execute(statement)).one()
+            return Series((body.encode(),) if body else (), int(total))
+    # The range statements find the test by its names themselves: one round trip less.
+    series = await _read_range(session, dialect, {"project": project, "test": test}, start, end)
+    if not series.count:
+        await _test_id(session, project, test)  # NotFound for an unknown test
+    return series
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A stretch of a series: a sealed day or a time range read from the points."""
+
+    start: datetime
+    count: int
+    body: bytes | Piece
+
+
+async def _read_range(
+    session: AsyncSession, dialect: str, names: dict[str, str], start: datetime, end: datetime
+) -> Series:
+    """Every point of [start, end) in time order: the whole days from their sealed bodies,
+    the rest from the points. One statement reads the sealed days and the partial days at
+    both ends; a second one, only when a whole day is not sealed, reads those days."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first_day = start.date() if start.timetz() == time(tzinfo=UTC) else start.date() + ONE_DAY
+    days_start, days_end = _midnight(first_day), _midnight(end.date())
+    if days_start >= days_end:
+        return _series(await _read_parts(session, dialect, names, [(start, end)]))
+    edges = [(a, b) for a, b in ((start, days_start), (days_end, end)) if a < b]
+    parts = await _read_parts(session, dialect, names, edges, (first_day, end.date()))
+    sealed_days = sorted(part.start for part in parts if part.start >= days_start)
+    unsealed = _gaps(days_start, days_end, sealed_days)
+    if unsealed:
+        parts += await _read_parts(session, dialect, names, unsealed)
+    return _series(parts)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def _series(parts: list[_Part]) -> Series:
+    parts.sort(key=lambda part: part.start)
+    stretches = tuple(part.body for part in parts if part.count)
+    return Series(stretches, sum(part.count for part in parts))
+
+
+def _gaps(
+    start: datetime, end: datetime, sealed_days: list[datetime]
+) -> list[tuple[datetime, datetime]]:
+    """The stretches of [start, end) that the sealed days (in order) leave uncovered."""
+    gaps = []
+    cursor = start
+    for day_start in sealed_days:
+        if cursor < day_start:
+            gaps.append((cursor, day_start))
+        cursor = day_start + ONE_DAY
+    if cursor < end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+async def _read_parts(
+    session: AsyncSession,
+    dialect: str,
+    names: dict[str, str],
+    gaps: list[tuple[datetime, datetime]],
+    days: tuple[date, date] | None = None,
+) -> list[_Part]:
+    """Each gap's points rendered as one part and, with `days`, the sealed days in
+    [first, last), in one statement; `names` are the test's `project` and `test`."""
+    params: dict[str, Any] = dict(names)
+    if days:
+        params["first_day"], params["end_day"] = days
+    for number, (gap_start, gap_end) in enumerate(gaps):
+        params[f"start_{number}"], params[f"end_{number}"] = gap_start, gap_end
+    statement = _parts_statement(dialect, len(gaps), sealed_days=days is not None)
     connection = await session.connection()  # Core: this is the hot path
-    total, body = (await connection.execute(statement)).one()
-    return Series(b"[%s]" % (body or "").encode(), int(total))
+    parts = []
+    for gap, day, total, checksum, size, body in await connection.execute(statement, params):
+        if gap is None:
+            parts.append(_Part(_midnight(day), total, Piece(body, checksum, size)))
+        else:
+            parts.append(_Part(gaps[gap][0], int(total), body or b""))
+    return parts
+
+
+@lru_cache(maxsize=64)
+def _parts_statement(dialect: str, gaps: int, *, sealed_days: bool) -> Executable:
+    """Rows (gap, day, count, checksum, size, body): the sealed days between the bound
+    `first_day` and `end_day`, then one row per gap [`start_N`, `end_N`). Built once per
+    shape: the statement is large, and building it costs more than running it."""
+    test_id = (
+        select(tests.c.id)
+        .join(projects, projects.c.id == tests.c.project_id)
+        .where(projects.c.name == bindparam("project"), tests.c.name == bindparam("test"))
+        .scalar_subquery()
+    )
+    selects = []
+    if sealed_days:
+        day = chunks.c.day
+        columns = (chunks.c.count, chunks.c.checksum, chunks.c.size, chunks.c.body)
+        selects.append(
+            select(cast(null(), Integer), day, *columns).where(
+                chunks.c.test_id == test_id,
+                day >= bindparam("first_day", type_=day.type),
+                day < bindparam("end_day", type_=day.type),
+                chunks.c.body.is_not(None),
+            )
+        )
+    when = points.c.date_entered
+    for number in range(gaps):
+        in_gap = and_(
+            points.c.test_id == test_id,
+            when >= bindparam(f"start_{number}", type_=when.type),
+            when < bindparam(f"end_{number}", type_=when.type),
+        )
+        rendered = series_statement(in_gap, dialect).subquery()
+        body = (
+            func.convert_to(rendered.c.body, literal_column("'UTF8'"), type_=LargeBinary)
+            if dialect == "postgresql"
+            else cast(rendered.c.body, LargeBinary)
+        )
+        nothing = (cast(null(), BigInteger), cast(null(), Integer))
+        selects.append(
+            select(
+                literal_column(str(number)), cast(null(), Date), rendered.c.total, *nothing, body
+            )
+        )
+    return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
 # No limit (LIMIT NULL), but in a sub-select, whose value the planner cannot know: it then

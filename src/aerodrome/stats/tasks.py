@@ -7,9 +7,10 @@ import logging
 
 from aerodrome.db.session import Database
 from aerodrome.settings import Settings
-from aerodrome.stats import keys
+from aerodrome.stats import keys, service
 
 logger = logging.getLogger("aerodrome.stats")
+SEAL_INTERVAL_SECONDS = 60.0
 
 
 async def clean_nonces_periodically(database: Database, settings: Settings) -> None:
@@ -28,3 +29,27 @@ async def clean_nonces_periodically(database: Database, settings: Settings) -> N
         except Exception:  # a failed round must not stop the next ones
             logger.exception("cleaning expired OAuth nonces failed")
         await asyncio.sleep(settings.nonce_cleanup_seconds)
+
+
+async def seal_days_periodically(database: Database, stop: asyncio.Event) -> None:
+    """Seal every day that is ready, one day per transaction, then look again every
+    SEAL_INTERVAL_SECONDS until `stop` is set.
+
+    Several processes share the work: each skips a day another one has locked.
+    """
+    while not stop.is_set():
+        sealed = 0
+        try:
+            while not stop.is_set():
+                async with database.unit_of_work() as session:
+                    if not await service.seal_next_day(session):
+                        break
+                sealed += 1
+        except Exception:  # an unsealed day is only slower to read; the next round retries
+            logger.exception("sealing stats days failed")
+        if sealed:
+            logger.info("sealed %d days of stats points", sealed)
+        try:
+            await asyncio.wait_for(stop.wait(), SEAL_INTERVAL_SECONDS)
+        except TimeoutError:
+            continue

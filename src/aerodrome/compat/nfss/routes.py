@@ -15,7 +15,7 @@ from starlette.responses import Response
 from aerodrome.api.crud import ERRORS
 from aerodrome.api.deps import DbSession, Reader
 from aerodrome.api.listing import check_parameters
-from aerodrome.api.responses import JSONResponse
+from aerodrome.api.responses import JSONResponse, pieced_json_response
 from aerodrome.api.routing import Route
 from aerodrome.errors import InvalidInput
 from aerodrome.settings import Settings
@@ -59,7 +59,7 @@ async def nfss_list_points(
     check_parameters(request.query_params, {"start_date", "end_date", "max_points", "key"})
     query = SeriesQuery.from_params(request.query_params)
     series = await service.list_series(session, project=project, test=test, query=query)
-    return Response(b'{"data":%s}' % series.body, media_type="application/json")
+    return pieced_json_response(request, series.parts(b'{"data":', b"}"))
 
 
 @router.post("/{project}/{test}", name="nfss_create_point", status_code=201)
