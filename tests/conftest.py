@@ -142,6 +142,8 @@ def server_environment(backend: Backend, **extra: str) -> dict[str, str]:
         "AERODROME_DATA_DIR": str(backend.settings.data_dir),
         "AERODROME_PORT": str(_free_port()),
         "AERODROME_LOG_LEVEL": "warning",
+        # Tests seal stats days themselves, at the moments they choose.
+        "AERODROME_STATS_SEAL_SECONDS": "86400",
         **extra,
     }
 

@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         stopping = asyncio.Event()
         expirer = asyncio.create_task(expiry.run_expiry(database, settings, stopping))
         count_folder = asyncio.create_task(row_counts.fold_periodically(database, stopping))
-        day_sealer = asyncio.create_task(stats_tasks.seal_days_periodically(database, stopping))
+        day_sealer = asyncio.create_task(
+            stats_tasks.seal_days_periodically(database, settings, stopping)
+        )
         _tune_garbage_collector()
         yield
         nonce_cleaner.cancel()

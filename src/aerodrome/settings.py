@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the server removes expired OAuth nonces (daily by default).",
     )
+    stats_seal_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="How often each server process looks for stats days to seal "
+        "(docs/decisions/0010-sealed-stats-days.md).",
+    )
     max_file_size: int = Field(
         default=2 * 1024 * 1024 * 1024,
         ge=1,

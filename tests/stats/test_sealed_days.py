@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import random
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import anyio
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import insert, select
 
-from aerodrome.stats import service
-from aerodrome.stats.models import DayChunk
+from aerodrome.stats import bins, service, tasks
+from aerodrome.stats.models import DataPoint, DayChunk
 from tests.conftest import ADMIN, Backend, LiveServer
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -140,3 +143,80 @@ async def test_concurrent_points_and_sealing_lose_nothing(
     headers, _, body_by_curl = output.partition(b"\r\n\r\n")
     assert b"content-encoding: deflate" in headers.lower()
     assert body_by_curl == body
+
+
+async def test_downsampling_from_sealed_days_keeps_the_same_points(
+    backend: Backend, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With buckets that begin and end on bin edges, downsampling from the bins of sealed
+    days keeps exactly the points that downsampling the points themselves keeps."""
+    rng = random.Random(3)
+    async with backend.database.unit_of_work() as session:
+        await service.add_point(session, project="p", test="t", data={}, date_entered=T0)
+        test_id = (await session.execute(select(service.tests.c.id))).scalar_one()
+        rows = []
+        for i in range(6 * 24 * 60 // 7):
+            value = rng.choice([rng.randint(0, 9), rng.random() * 9, "n/a", True, None, 2**70])
+            when = T0 + timedelta(minutes=7 * i, seconds=rng.randint(0, 3))
+            rows.append(
+                {"test_id": test_id, "date_entered": when, "data": {"v": value, "w": i % 5}}
+            )
+        await session.execute(insert(DataPoint), rows)
+        days = [{"test_id": test_id, "day": T0.date() + ONE_DAY * d} for d in range(1, 7)]
+        await session.execute(insert(DayChunk), days)
+    start, end = T0 + timedelta(hours=2), T0 + timedelta(days=5, hours=2)
+    queries: list[dict[str, str]] = [{"key": "v"}, {"key": "w"}, {}]
+
+    async def downsampled() -> list[bytes]:
+        window = {"start_date": start.isoformat(), "end_date": end.isoformat(), "max_points": "240"}
+        answers = []
+        for query in queries:
+            response = await client.get(POINTS, params={**window, **query}, headers=ADMIN)
+            assert response.status_code == 200, response.text
+            answers.append(response.content)
+        return answers
+
+    from_points = await downsampled()
+    assert await _seal_all(backend) == 7
+    merged: list[tuple[Any, ...]] = []
+    offer = bins.offer_bins
+
+    def counted_offer(*arguments: Any) -> None:
+        merged.append(arguments)
+        offer(*arguments)
+
+    monkeypatch.setattr(bins, "offer_bins", counted_offer)
+    assert await downsampled() == from_points
+    assert len(merged) == 4 * len(queries)  # the four whole days, for each query
+    counts = [httpx.Response(200, content=a).json()["_meta"]["count"] for a in from_points]
+    assert all(100 < count <= 240 for count in counts)
+    # A day whose points hold too many numeric keys keeps no bins: its reads use the points.
+    many = {f"k{n}": n for n in range(bins.MAX_KEYS + 1)}
+    await _post(client, T0 + timedelta(days=3, hours=5), many)
+    from_points = await downsampled()
+    merged.clear()
+    assert await _seal_all(backend) == 1
+    async with backend.database.unit_of_work(write=False) as session:
+        unsummarised = select(DayChunk.day).where(DayChunk.bins.is_(None))
+        assert (await session.execute(unsummarised)).scalars().all() == [T0.date() + ONE_DAY * 3]
+    assert await downsampled() == from_points
+    assert merged == []
+
+
+async def test_the_server_seals_finished_days_by_itself(
+    backend: Backend, client: httpx.AsyncClient
+) -> None:
+    for hour in (1, 30):
+        await _post(client, T0 + timedelta(hours=hour), {"h": hour})
+    await _post(client, None, {"h": "now"})
+    settings = backend.settings.model_copy(update={"stats_seal_seconds": 0.05})
+    stop = asyncio.Event()
+    sealer = asyncio.create_task(tasks.seal_days_periodically(backend.database, settings, stop))
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await _days(backend)).get(T0.date() + ONE_DAY) is None:
+        assert asyncio.get_running_loop().time() < deadline, "the days were not sealed"
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(sealer, 5)
+    days = await _days(backend)
+    assert days == {T0.date(): 1, T0.date() + ONE_DAY: 1, datetime.now(UTC).date(): None}

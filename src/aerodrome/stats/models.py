@@ -30,6 +30,7 @@ from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aerodrome.db.base import Base
+from aerodrome.db.types import JSONType
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 # `json`, not `jsonb`, on PostgreSQL: it keeps the text the server wrote, so a read splices
@@ -116,6 +117,9 @@ class DayChunk(Base):
     # The Adler-32 and the length of the uncompressed body.
     checksum: Mapped[int | None] = mapped_column(BigInteger)
     size: Mapped[int | None] = mapped_column(Integer)
+    # Per 5-minute bin, the first and last point and each numeric key's extremes
+    # (stats/bins.py): a downsampled read merges these instead of reading the points.
+    bins: Mapped[Any | None] = mapped_column(JSONType)
 
 
 class ClientKey(Base):

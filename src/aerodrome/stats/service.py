@@ -1,17 +1,21 @@
-"""Stats rules: storing data points, reading a time range, and downsampling it in SQL.
+"""Stats rules: storing data points, reading a time range, and downsampling it.
 
 A range read takes each UTC day it fully covers from `stats_day_chunks` when that day is
-sealed (its points rendered once, as one value) and walks the `(test_id, date_entered)`
+sealed (its points rendered and compressed once) and walks the `(test_id, date_entered)`
 index for the rest: the partial days at its ends and the days not sealed yet. Days older than
 yesterday are sealed in the background (`seal_next_day`); a point added to a sealed day
-unseals it in the same transaction. Downsampling splits the range into
-`max_points / 2` equal time buckets and keeps, in each, the points with the smallest and the
-largest value of `key` (or the first and the last point when no key is given), so a graph
-keeps its peaks while the browser never receives more than `max_points` points.
+unseals it in the same transaction (docs/decisions/0010-sealed-stats-days.md).
+
+Downsampling splits the range into `max_points / 2` equal time buckets and keeps, in each,
+the points with the smallest and the largest value of `key` (or the first and the last point
+when no key is given), so a graph keeps its peaks while the browser never receives more than
+`max_points` points. Over sealed days it merges their per-bin summaries (stats/bins.py);
+otherwise the database finds the extremes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -29,6 +33,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -50,6 +55,7 @@ from aerodrome.db.resources import Row
 from aerodrome.db.types import utcnow
 from aerodrome.deflate import Piece
 from aerodrome.errors import InvalidInput, NotFound
+from aerodrome.stats import bins
 from aerodrome.stats.models import DataPoint, DayChunk, StatsProject, StatsTest
 from aerodrome.stats.schemas import SeriesQuery
 
@@ -132,7 +138,8 @@ async def _unseal(session: AsyncSession, test_id: Any, day: date) -> None:
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[chunks.c.test_id, chunks.c.day],
-            set_={"count": None, "body": None, "checksum": None, "size": None},
+            # null(): None would be stored as JSON null in `bins`, not as SQL NULL.
+            set_={"count": None, "body": None, "checksum": None, "size": None, "bins": null()},
             where=chunks.c.body.is_not(None),
         )
     )
@@ -163,11 +170,25 @@ async def seal_next_day(session: AsyncSession) -> bool:
         points.c.date_entered < start + ONE_DAY,
     )
     total, body = (await session.execute(series_statement(in_day, await _dialect(session)))).one()
-    piece = deflate.compress((body or "").encode())
+    day_points = (
+        select(points.c.id, points.c.date_entered, points.c.data)
+        .where(in_day)
+        .order_by(points.c.date_entered, points.c.id)
+    )
+    ordered = (await session.execute(day_points)).all()
+    # Compressing and summarising a day is CPU work of tens of milliseconds: out of the loop.
+    piece = await asyncio.to_thread(deflate.compress, (body or "").encode())
+    summary = await asyncio.to_thread(bins.summarise, ordered, start)
     await session.execute(
         update(chunks)
         .where(chunks.c.test_id == found.test_id, chunks.c.day == found.day)
-        .values(count=total, body=piece.data, checksum=piece.checksum, size=piece.size)
+        .values(
+            count=total,
+            body=piece.data,
+            checksum=piece.checksum,
+            size=piece.size,
+            bins=null() if summary is None else summary,
+        )
     )
     return True
 
@@ -278,6 +299,9 @@ async def list_points(
     dialect = await _dialect(session)
     if max_points is not None:
         test_id = await _test_id(session, project, test)
+        sampled = await _downsampled_from_bins(session, test_id, start, end, max_points, key)
+        if sampled is not None:
+            return sampled
         in_range = and_(
             points.c.test_id == test_id,
             points.c.date_entered >= start,
@@ -294,6 +318,66 @@ async def list_points(
     if not series.count:
         await _test_id(session, project, test)  # NotFound for an unknown test
     return series
+
+
+async def _downsampled_from_bins(
+    session: AsyncSession,
+    test_id: Any,
+    start: datetime,
+    end: datetime,
+    max_points: int,
+    key: str | None,
+) -> Series | None:
+    """Downsampling from the bins of sealed days (stats/bins.py) and the points of the
+    partial days at both ends; None when the range is short, its buckets narrower than
+    MIN_BINS_PER_BUCKET bins, a whole day not sealed, or the points fewer than
+    `max_points`: the caller then reads the points."""
+    count = max(1, max_points // 2)
+    if (end - start).total_seconds() < count * bins.MIN_BINS_PER_BUCKET * bins.BIN_SECONDS:
+        return None
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first_day = start.date() if start.timetz() == time(tzinfo=UTC) else start.date() + ONE_DAY
+    days = (end.date() - first_day).days
+    if days < 2:
+        return None
+    path = ("ends",) if key is None else ("keys", key)
+    sealed = select(chunks.c.day, chunks.c.count, chunks.c.bins[path]).where(
+        chunks.c.test_id == test_id,
+        chunks.c.day >= first_day,
+        chunks.c.day < end.date(),
+        chunks.c.body.is_not(None),
+        chunks.c.bins.is_not(None),
+    )
+    summaries = (await session.execute(sealed)).all()
+    if len(summaries) < days:
+        return None
+    when = points.c.date_entered
+    at_the_ends = and_(
+        points.c.test_id == test_id,
+        or_(
+            and_(when >= start, when < _midnight(first_day)),
+            and_(when >= _midnight(end.date()), when < end),
+        ),
+    )
+    dialect = await _dialect(session)
+    field = _number(key, dialect) if key else null()
+    edges = (await session.execute(select(points.c.id, when, field).where(at_the_ends))).all()
+    if sum(day_count for _, day_count, _ in summaries) + len(edges) <= max_points:
+        return None
+    buckets = bins.Buckets(start, end, count)
+    for day, _, day_bins in summaries:
+        bins.offer_bins(buckets, _midnight(day), day_bins, key)
+    for point_id, entered, value in edges:
+        bins.offer_point(buckets, point_id, entered, value, key)
+    ids = buckets.ids()
+    # PostgreSQL: one array parameter instead of a thousand bound values to render.
+    kept = (
+        points.c.id == any_(cast(ids, postgresql.ARRAY(BigInteger)))
+        if dialect == "postgresql"
+        else points.c.id.in_(ids)
+    )
+    total, body = (await session.execute(series_statement(kept, dialect, a_range=False))).one()
+    return Series((body.encode(),) if body else (), int(total))
 
 
 @dataclass(frozen=True)
@@ -577,9 +661,12 @@ def _epoch(column: Any, dialect: str) -> ColumnElement[float]:
     return func.round((func.julianday(column) - 2440587.5) * 86400.0, 3)
 
 
-def _number(key: str) -> ColumnElement[float]:
-    """SQLite: the numeric value of top-level `key` of a point's data, NULL when not a
-    number."""
+def _number(key: str, dialect: str = "sqlite") -> ColumnElement[float]:
+    """The numeric value of top-level `key` of a point's data, NULL when not a number."""
+    if dialect == "postgresql":
+        field = points.c.data.op("->")(literal(key))
+        is_number = func.json_typeof(field) == "number"
+        return case((is_number, cast(cast(field, Text), Float)), else_=None)
     path = '$."' + key + '"'
     return case(
         (

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aerodrome.db.session import Database
 from aerodrome.settings import Settings
 from aerodrome.stats import keys, service
 
 logger = logging.getLogger("aerodrome.stats")
-SEAL_INTERVAL_SECONDS = 60.0
 
 
 async def clean_nonces_periodically(database: Database, settings: Settings) -> None:
@@ -31,25 +31,32 @@ async def clean_nonces_periodically(database: Database, settings: Settings) -> N
         await asyncio.sleep(settings.nonce_cleanup_seconds)
 
 
-async def seal_days_periodically(database: Database, stop: asyncio.Event) -> None:
+async def seal_days_periodically(
+    database: Database, settings: Settings, stop: asyncio.Event
+) -> None:
     """Seal every day that is ready, one day per transaction, then look again every
-    SEAL_INTERVAL_SECONDS until `stop` is set.
+    `stats_seal_seconds` until `stop` is set.
 
-    Several processes share the work: each skips a day another one has locked.
+    Several processes share the work: each skips a day another one has locked. Sealing is
+    background work: it never takes more than half of the time.
     """
     while not stop.is_set():
         sealed = 0
         try:
             while not stop.is_set():
+                began = time.monotonic()
                 async with database.unit_of_work() as session:
                     if not await service.seal_next_day(session):
                         break
                 sealed += 1
+                # Rest as long as the day took: requests get at least half of the process
+                # and, on SQLite, writers waiting for the database lock get their turn.
+                await asyncio.sleep(time.monotonic() - began)
         except Exception:  # an unsealed day is only slower to read; the next round retries
             logger.exception("sealing stats days failed")
         if sealed:
             logger.info("sealed %d days of stats points", sealed)
         try:
-            await asyncio.wait_for(stop.wait(), SEAL_INTERVAL_SECONDS)
+            await asyncio.wait_for(stop.wait(), settings.stats_seal_seconds)
         except TimeoutError:
             continue

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+import aerodrome.db.types
+
 revision: str = "0013"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
@@ -43,6 +45,7 @@ def upgrade() -> None:
         sa.Column("body", sa.LargeBinary(), nullable=True),
         sa.Column("checksum", sa.BigInteger(), nullable=True),
         sa.Column("size", sa.Integer(), nullable=True),
+        sa.Column("bins", aerodrome.db.types.JSONType, nullable=True),
         sa.ForeignKeyConstraint(
             ["test_id"],
             ["stats_tests.id"],
