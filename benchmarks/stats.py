@@ -21,6 +21,7 @@ import asyncio
 import random
 import re
 import statistics
+import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -179,6 +180,16 @@ def over_wrk(
     print(f"  the server's own timing of these requests (/metrics): {shares}")
 
 
+def over_curl(base: str, spans: list[tuple[datetime, datetime]]) -> list[float]:
+    """curl (libcurl, C) over one kept-alive connection, taking deflate: time to the last
+    byte of each answer."""
+    command = ["curl", "-sS", "--fail", "-H", "Accept-Encoding: deflate"]
+    for start, end in spans:
+        command += ["-o", "/dev/null", "-w", "%{time_total}\\n", base + path(start, end)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return [float(seconds) * 1000 for seconds in output.split()]
+
+
 def handled_within(base: str) -> dict[float, float]:
     """The server's latency histogram of the NFSS series route: requests per upper bound."""
     text = httpx.get(f"{base}/metrics").text
@@ -222,6 +233,7 @@ def main() -> None:
             over_http(base, spans[:10], "")  # warm-up
             show("GET 30 days (all points), httpx", over_http(base, spans, ""))
             # What browsers, requests and httpx send; then a client that takes no compression.
+            show("GET 30 days (all points), curl, deflate", over_curl(base, spans * 3))
             over_wrk(base, spans, args.wrk_seconds, "gzip, deflate")
             over_wrk(base, spans, args.wrk_seconds, "identity")
             sampled = "&max_points=1000&key=value"
