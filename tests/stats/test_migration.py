@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 from alembic import command
-from sqlalchemy import Uuid, column, insert, table
+from sqlalchemy import Uuid, column, insert, inspect, table
 
 from aerodrome.db.migrate import alembic_config, upgrade
 from aerodrome.db.session import Database
@@ -101,10 +101,14 @@ async def _read_day(database: Database) -> service.Series:
 
 
 async def test_downgrade_restores_the_old_table(empty_url: str) -> None:
-    await upgrade(empty_url, "0010")
+    """Down from 0013 (sealed days dropped) and 0010: points are stored as before them."""
+    await upgrade(empty_url, "0013")
     await anyio.to_thread.run_sync(command.downgrade, alembic_config(empty_url), "0007")
     database = Database(Settings(database_url=empty_url))
     try:
         await _store_before_0010(database)
+        async with database.unit_of_work(write=False) as session:
+            tables = await session.run_sync(lambda s: inspect(s.connection()).get_table_names())
     finally:
         await database.dispose()
+    assert "stats_day_chunks" not in tables
