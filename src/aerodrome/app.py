@@ -50,12 +50,12 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
             await migrate.ensure_schema(
                 database, settings.effective_database_url, upgrade_empty=False
             )
+        stopping = asyncio.Event()
         # Expired OAuth nonces are removed by the server itself (NFSS needed a cron job).
         nonce_cleaner = asyncio.create_task(
-            stats_tasks.clean_nonces_periodically(database, settings)
+            stats_tasks.clean_nonces_periodically(database, settings, stopping)
         )
         # Every process runs the dead-job expiry; each round is idempotent (work/expiry.py).
-        stopping = asyncio.Event()
         expirer = asyncio.create_task(expiry.run_expiry(database, settings, stopping))
         count_folder = asyncio.create_task(row_counts.fold_periodically(database, stopping))
         day_sealer = asyncio.create_task(
@@ -63,9 +63,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         )
         _tune_garbage_collector()
         yield
-        nonce_cleaner.cancel()
         stopping.set()
-        await asyncio.gather(expirer, count_folder, day_sealer)
+        await asyncio.gather(nonce_cleaner, expirer, count_folder, day_sealer)
         await database.dispose()
         metrics.mark_process_dead()
 

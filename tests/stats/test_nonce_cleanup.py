@@ -30,7 +30,8 @@ async def test_periodic_cleanup_removes_expired_nonces(backend: Backend) -> None
     settings = backend.settings.model_copy(
         update={"nonce_cleanup_seconds": 0.05, "oauth_timestamp_window": 10}
     )
-    cleaner = asyncio.create_task(tasks.clean_nonces_periodically(backend.database, settings))
+    stop = asyncio.Event()
+    cleaner = asyncio.create_task(tasks.clean_nonces_periodically(backend.database, settings, stop))
     try:
         await asyncio.sleep(0.2)
         assert sorted(await _nonces(backend)) == ["expired", "fresh"]  # neither expired yet
@@ -46,4 +47,5 @@ async def test_periodic_cleanup_removes_expired_nonces(backend: Backend) -> None
             await asyncio.sleep(0.05)
         assert await _nonces(backend) == ["fresh"]
     finally:
-        cleaner.cancel()
+        stop.set()
+        await asyncio.wait_for(cleaner, 5)

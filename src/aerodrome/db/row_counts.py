@@ -12,7 +12,6 @@ a table's deltas by one row per team so that the sum stays short.
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections import Counter
 
@@ -20,10 +19,10 @@ from sqlalchemy import BigInteger, Index, Integer, String, Uuid, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from aerodrome import periodic
 from aerodrome.db.base import Base
 from aerodrome.db.session import Database
 
-logger = logging.getLogger("aerodrome.row_counts")
 # Tables with the triggers of migration 0011; their Resource says `counted=True`.
 COUNTED_TABLES = ("jobs",)
 FOLD_INTERVAL_SECONDS = 30.0
@@ -72,15 +71,12 @@ async def fold(session: AsyncSession, table_name: str) -> int:
 
 
 async def fold_periodically(database: Database, stop: asyncio.Event) -> None:
-    """Fold every counted table every FOLD_INTERVAL_SECONDS until `stop` is set."""
-    while not stop.is_set():
-        try:
-            for table_name in COUNTED_TABLES:
-                async with database.unit_of_work() as session:
-                    await fold(session, table_name)
-        except Exception:  # a failed round is retried on the next one; the counts stay right
-            logger.exception("folding row counts failed")
-        try:
-            await asyncio.wait_for(stop.wait(), FOLD_INTERVAL_SECONDS)
-        except TimeoutError:
-            continue
+    """Fold every counted table every FOLD_INTERVAL_SECONDS until `stop` is set. A failed
+    round is retried on the next one; the counts stay right meanwhile."""
+
+    async def fold_all() -> None:
+        for table_name in COUNTED_TABLES:
+            async with database.unit_of_work() as session:
+                await fold(session, table_name)
+
+    await periodic.repeat(fold_all, FOLD_INTERVAL_SECONDS, stop, "folding row counts")

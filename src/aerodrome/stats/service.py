@@ -169,21 +169,22 @@ async def seal_next_day(session: AsyncSession) -> bool:
         points.c.date_entered >= start,
         points.c.date_entered < start + ONE_DAY,
     )
-    total, body = (await session.execute(series_statement(in_day, await _dialect(session)))).one()
+    # Each point rendered by the same SQL as a range read, and decoded for the bins.
     day_points = (
-        select(points.c.id, points.c.date_entered, points.c.data)
+        select(points.c.id, points.c.date_entered, points.c.data, _element())
         .where(in_day)
         .order_by(points.c.date_entered, points.c.id)
     )
-    ordered = (await session.execute(day_points)).all()
+    rows = (await session.execute(day_points)).all()
+    body = ",".join(row[3] for row in rows).encode()
     # Compressing and summarising a day is CPU work of tens of milliseconds: out of the loop.
-    piece = await asyncio.to_thread(deflate.compress, (body or "").encode())
-    summary = await asyncio.to_thread(bins.summarise, ordered, start)
+    piece = await asyncio.to_thread(deflate.compress, body)
+    summary = await asyncio.to_thread(bins.summarise, [row[:3] for row in rows], start)
     await session.execute(
         update(chunks)
         .where(chunks.c.test_id == found.test_id, chunks.c.day == found.day)
         .values(
-            count=total,
+            count=len(rows),
             body=piece.data,
             checksum=piece.checksum,
             size=piece.size,
@@ -310,9 +311,7 @@ async def list_points(
         count = select(func.count()).select_from(points).where(in_range)
         if int((await session.execute(count)).scalar_one()) > max_points:
             chosen = _downsampled(dialect, test_id, in_range, start, end, max_points, key)
-            statement = series_statement(points.c.id.in_(chosen), dialect, a_range=False)
-            total, body = (await session.execute(statement)).one()
-            return Series((body.encode(),) if body else (), int(total))
+            return await _picked(session, dialect, points.c.id.in_(chosen))
     # The range statements find the test by its names themselves: one round trip less.
     series = await _read_range(session, dialect, {"project": project, "test": test}, start, end)
     if not series.count:
@@ -335,8 +334,7 @@ async def _downsampled_from_bins(
     count = max(1, max_points // 2)
     if (end - start).total_seconds() < count * bins.MIN_BINS_PER_BUCKET * bins.BIN_SECONDS:
         return None
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    first_day = start.date() if start.timetz() == time(tzinfo=UTC) else start.date() + ONE_DAY
+    start, end, first_day = _in_utc_with_first_whole_day(start, end)
     days = (end.date() - first_day).days
     if days < 2:
         return None
@@ -376,6 +374,11 @@ async def _downsampled_from_bins(
         if dialect == "postgresql"
         else points.c.id.in_(ids)
     )
+    return await _picked(session, dialect, kept)
+
+
+async def _picked(session: AsyncSession, dialect: str, kept: ColumnElement[bool]) -> Series:
+    """The points `kept` picks (a downsampling's few), rendered in time order."""
     total, body = (await session.execute(series_statement(kept, dialect, a_range=False))).one()
     return Series((body.encode(),) if body else (), int(total))
 
@@ -395,8 +398,7 @@ async def _read_range(
     """Every point of [start, end) in time order: the whole days from their sealed bodies,
     the rest from the points. One statement reads the sealed days and the partial days at
     both ends; a second one, only when a whole day is not sealed, reads those days."""
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    first_day = start.date() if start.timetz() == time(tzinfo=UTC) else start.date() + ONE_DAY
+    start, end, first_day = _in_utc_with_first_whole_day(start, end)
     days_start, days_end = _midnight(first_day), _midnight(end.date())
     if days_start >= days_end:
         return _series(await _read_parts(session, dialect, names, [(start, end)]))
@@ -411,6 +413,13 @@ async def _read_range(
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
+
+
+def _in_utc_with_first_whole_day(start: datetime, end: datetime) -> tuple[datetime, datetime, date]:
+    """`start` and `end` in UTC, and the first UTC day that begins at or after `start`."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first_day = start.date() if start.timetz() == time(tzinfo=UTC) else start.date() + ONE_DAY
+    return start, end, first_day
 
 
 def _series(parts: list[_Part]) -> Series:
@@ -617,10 +626,7 @@ def _extremes_by_array(in_range: ColumnElement[bool], bucket: Any, key: str) -> 
         .offset(literal_column("0"))
         .subquery("fields")
     )
-    value = case(
-        (func.json_typeof(fields.c.field) == "number", cast(cast(fields.c.field, Text), Float)),
-        else_=None,
-    )
+    value = _json_number(fields.c.field)
     pair = postgresql.ARRAY(Float)
     low = func.min(postgresql.array([value, fields.c.id]), type_=pair)
     high = func.max(postgresql.array([value, -fields.c.id]), type_=pair)
@@ -661,12 +667,15 @@ def _epoch(column: Any, dialect: str) -> ColumnElement[float]:
     return func.round((func.julianday(column) - 2440587.5) * 86400.0, 3)
 
 
+def _json_number(field: ColumnElement[Any]) -> ColumnElement[float]:
+    """PostgreSQL: a `json` value as a float when it is a number, NULL otherwise."""
+    return case((func.json_typeof(field) == "number", cast(cast(field, Text), Float)), else_=None)
+
+
 def _number(key: str, dialect: str = "sqlite") -> ColumnElement[float]:
     """The numeric value of top-level `key` of a point's data, NULL when not a number."""
     if dialect == "postgresql":
-        field = points.c.data.op("->")(literal(key))
-        is_number = func.json_typeof(field) == "number"
-        return case((is_number, cast(cast(field, Text), Float)), else_=None)
+        return _json_number(points.c.data.op("->")(literal(key)))
     path = '$."' + key + '"'
     return case(
         (

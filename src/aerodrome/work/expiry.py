@@ -9,7 +9,6 @@ lock and skips when another process holds it, so only one process does the work 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections import Counter
@@ -19,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aerodrome import periodic
 from aerodrome.db.base import new_etag
 from aerodrome.db.session import Database
 from aerodrome.db.types import utcnow
@@ -103,12 +103,10 @@ async def expiry_round(database: Database, settings: Settings) -> int:
 
 async def run_expiry(database: Database, settings: Settings, stop: asyncio.Event) -> None:
     """Expire silent jobs every `expiry_interval_seconds` until `stop` is set."""
-    while not stop.is_set():
-        try:
-            expired = await expiry_round(database, settings)
-            if expired:
-                logger.info("marked %d silent jobs dead", expired)
-        except Exception:  # a failed round is retried next time; the loop must not die
-            logger.exception("dead-job expiry round failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.expiry_interval_seconds)
+
+    async def expire() -> None:
+        expired = await expiry_round(database, settings)
+        if expired:
+            logger.info("marked %d silent jobs dead", expired)
+
+    await periodic.repeat(expire, settings.expiry_interval_seconds, stop, "dead-job expiry round")
