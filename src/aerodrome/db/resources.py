@@ -9,6 +9,7 @@ conditional (etag-checked) updates that never read-modify-write.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ class Page:
 ScopeFor = Callable[[Resource], ColumnElement[bool]]
 
 
+@functools.lru_cache(maxsize=256)  # one immutable clause per resource, not one per request
 def not_archived(resource: Resource) -> ColumnElement[bool]:
     # A literal, not a bound parameter, so that the planners can use the partial indexes
     # that leave archived rows out (a parameter does not prove the index's predicate).
