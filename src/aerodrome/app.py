@@ -30,6 +30,7 @@ from aerodrome.identity.passwords import CredentialCache
 from aerodrome.ops import routes as ops_routes
 from aerodrome.ops.access_log import AccessLogMiddleware
 from aerodrome.ops.metrics import Metrics, MetricsMiddleware
+from aerodrome.ops.supervision import end_with_supervisor
 from aerodrome.pools import routes as pools_routes
 from aerodrome.results import routes as results_routes
 from aerodrome.settings import Settings, load_settings
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.workers > 1:  # this process is one of the supervisor's workers
+            end_with_supervisor()
         if check_schema:
             await migrate.ensure_schema(
                 database, settings.effective_database_url, upgrade_empty=False
