@@ -53,8 +53,10 @@ async def test_counts_follow_creation_archive_purge_and_fold(
     assert posted.status_code == 200, posted.text
     assert await _counts(client, alice, bob) == [5, 2, 2]
 
+    # The session's live server folds every 30 s too, so how many rows this call folds
+    # depends on timing; what must hold is one row per team afterwards, with the same sums.
     async with backend.database.unit_of_work() as session:
-        assert await fold(session, "jobs") >= 7
+        await fold(session, "jobs")
     async with backend.database.unit_of_work() as session:
         teams = select(func.count()).where(ROW_COUNTS.c.table_name == "jobs")
         assert (await session.execute(teams)).scalar_one() == 3  # alice, bob, no team
