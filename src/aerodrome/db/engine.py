@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from aerodrome import jsoncodec
+from aerodrome.db.pool import FairAsyncPool
 from aerodrome.settings import Settings
 
 SQLITE_PRAGMAS = (
@@ -41,6 +42,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         return _sqlite_engine(url, settings)
     return create_async_engine(
         url,
+        poolclass=FairAsyncPool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_recycle=3600,
@@ -51,6 +53,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
 def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         url,
+        poolclass=FairAsyncPool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         connect_args={"timeout": 10},
