@@ -179,7 +179,7 @@ class ProductService(ResourceService):
             )
             .order_by(teams.column("name"))
         )
-        return [teams.public_row(r) for r in (await session.execute(stmt)).mappings()]
+        return teams.public_rows(await session.execute(stmt))
 
     async def add_team(
         self, session: AsyncSession, identity: Identity, key: str, team_id: uuid.UUID

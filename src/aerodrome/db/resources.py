@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Result
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import operators
@@ -81,6 +82,20 @@ class Resource:
 
     def public_row(self, row: Mapping[Any, Any]) -> Row:
         return {k: v for k, v in row.items() if k not in self.hidden}
+
+    def public_rows(self, result: Result[Any]) -> list[Row]:
+        """Every row of `result`, without the hidden columns."""
+        return self.shown(result.keys(), result.all())
+
+    def shown(
+        self, keys: Iterable[str], found: Iterable[Sequence[Any]], *, leave_out: str = ""
+    ) -> list[Row]:
+        """Rows without the hidden columns (nor `leave_out`), read as tuples at positions
+        picked once: a mapping view per row cost more than the rest of an embed."""
+        shown = [
+            (i, key) for i, key in enumerate(keys) if key not in self.hidden and key != leave_out
+        ]
+        return [{key: row[i] for i, key in shown} for row in found]
 
 
 @dataclass(frozen=True)
@@ -140,9 +155,8 @@ async def list_rows(
     connection = await session.connection()  # Core, not the ORM: this is the hot path
     result = await connection.execute(statement)
     keys = list(result.keys())
-    shown = [(i, k) for i, k in enumerate(keys) if k not in resource.hidden and k != TOTAL]
     found = result.all()
-    rows = [{key: row[i] for i, key in shown} for row in found]
+    rows = resource.shown(keys, found, leave_out=TOTAL)
     if kept_count:
         count = await _kept_count(session, resource, scope_for)
     elif found:
@@ -256,7 +270,7 @@ async def list_archived(session: AsyncSession, resource: Resource, scope: ScopeF
         .where(resource.column("state") == ARCHIVED, scope(resource))
         .order_by(resource.column("created_at"))
     )
-    return [resource.public_row(r) for r in (await session.execute(stmt)).mappings()]
+    return resource.public_rows(await session.execute(stmt))
 
 
 async def purge_archived(session: AsyncSession, resource: Resource, scope: ScopeFor) -> int:
@@ -296,7 +310,7 @@ async def _embed_one(
             not_archived(target),
             scope_for(target),
         )
-        related = [target.public_row(r) for r in (await session.execute(stmt)).mappings()]
+        related = target.public_rows(await session.execute(stmt))
     by_key: dict[Any, list[Row]] = {}
     for item in related:
         by_key.setdefault(item[relation.remote_key], []).append(item)

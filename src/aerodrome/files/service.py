@@ -237,8 +237,8 @@ async def embed_job_files(session: AsyncSession, identity: Identity, found: list
             )
             .order_by(files_table.c.created_at)
         )
-        for item in (await session.execute(stmt)).mappings():
-            by_job[item["job_id"]].append(FILES.public_row(item))
+        for item in FILES.public_rows(await session.execute(stmt)):
+            by_job[item["job_id"]].append(item)
     for row in found:
         row["files"] = by_job[row["id"]]
 

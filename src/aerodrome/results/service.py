@@ -271,8 +271,8 @@ async def embed_job_results(session: AsyncSession, identity: Identity, found: li
             .where(results_table.c.job_id.in_(ids), access.scope_for(identity)(RESULTS))
             .order_by(results_table.c.created_at)
         )
-        for item in (await session.execute(stmt)).mappings():
-            by_job[item["job_id"]].append(RESULTS.public_row(item))
+        for item in RESULTS.public_rows(await session.execute(stmt)):
+            by_job[item["job_id"]].append(item)
     for row in found:
         row["results"] = by_job[row["id"]]
 

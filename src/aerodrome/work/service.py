@@ -130,8 +130,7 @@ async def _embed_components(session: AsyncSession, identity: Identity, found: li
             .where(job_components.c.job_id.in_(ids), access.scope_for(identity)(COMPONENTS))
             .order_by(job_components.c.job_id, job_components.c.position)
         )
-        for item in (await session.execute(stmt)).mappings():
-            component = COMPONENTS.public_row(item)
+        for component in COMPONENTS.public_rows(await session.execute(stmt)):
             by_job[component.pop("_job_id")].append(component)
     for row in found:
         row["components"] = by_job[row["id"]]
