@@ -6,7 +6,7 @@
 Needs `wrk` (Debian package `wrk`). Prints latency percentiles and throughput of the list
 query, Basic-authenticated, at `--connections` concurrent connections: once with every
 connection sending its next request as soon as it has an answer (the server saturated: the
-latency is mostly the queue), once with each pausing `--pause-ms` between requests, as
+latency is mostly the queue), once with each pausing `--pause-ms` on average between requests, as
 polling clients do (the latency of a request at that load). The cost of
 authentication is measured on `GET /api/v1/componenttypes`, whose SQL is the same for an
 anonymous and an authenticated caller (the server runs with `public_reads`), as the mean
@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--pool-size", type=int, default=10, help="connections per worker")
     parser.add_argument(
-        "--pause-ms", type=int, default=100, help="pause of each client in the paced run"
+        "--pause-ms", type=int, default=100, help="mean pause of each client in the paced run"
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -175,7 +175,7 @@ def report(args: argparse.Namespace, base: str) -> None:
     )
     paced = wrk(base + QUERY, basic, args.connections, args.seconds, pause_ms=args.pause_ms)
     print(
-        f"GET {QUERY} (Basic), each connection pausing {args.pause_ms} ms between requests: "
+        f"GET {QUERY} (Basic), each connection pausing {args.pause_ms} ms on average: "
         f"p50 {paced['p50']:.2f} ms  p90 {paced['p90']:.2f} ms  p99 {paced['p99']:.2f} ms  "
         f"{paced['rps']:.0f} req/s  non-2xx {paced['non_2xx']:.0f}"
     )

@@ -207,7 +207,7 @@ def _line(label: str, figures: dict[str, float], serial: float) -> str:
 
 def _paced_line(label: str, figures: dict[str, float], pause_ms: int) -> str:
     return (
-        f"{label}, each connection pausing {pause_ms} ms: p50 {figures['p50']:.2f} ms  "
+        f"{label}, each connection pausing {pause_ms} ms on average: p50 {figures['p50']:.2f} ms  "
         f"p90 {figures['p90']:.2f} ms  p99 {figures['p99']:.2f} ms  {figures['rps']:.0f} req/s"
     )
 
@@ -247,7 +247,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database, print its URL")
     parser.add_argument("--reuse", metavar="URL", help="measure a database kept with --keep")
     parser.add_argument(
-        "--pause-ms", type=int, default=100, help="pause of each client in the paced runs"
+        "--pause-ms", type=int, default=100, help="mean pause of each client in the paced runs"
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:

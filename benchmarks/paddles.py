@@ -175,12 +175,18 @@ def report(args: argparse.Namespace, base: str) -> None:
         flush=True,
     )
     wrk(base + "/paddles/runs/", basic, connections, 3)  # warm-up: every worker has the login
-    show("GET /paddles/runs/ (100 runs)", wrk(base + "/paddles/runs/", basic, connections, seconds))
+    pause = args.pause_ms
+    for label, path in (
+        ("GET /paddles/runs/ (100 runs)", "/paddles/runs/"),
+        (f"GET {CHAINED}", CHAINED),
+    ):
+        show(label, wrk(base + path, basic, connections, seconds))
+        paced = wrk(base + path, basic, connections, seconds, pause_ms=pause)
+        show(f"{label}, each connection pausing {pause} ms on average", paced)
     big = f"{base}/paddles/runs/{BIG_RUN}/"
     show("GET /paddles/runs/<300-job run>/", wrk(big, basic, connections, seconds))
     head = 'wrk.method = "HEAD"'
     show("HEAD /paddles/runs/<run>/", wrk(big, basic, connections, seconds, head))
-    show(f"GET {CHAINED}", wrk(base + CHAINED, basic, connections, seconds))
     for label, path, method in [
         ("GET /paddles/runs/", "/paddles/runs/", "GET"),
         ("GET <300-job run>", f"/paddles/runs/{BIG_RUN}/", "GET"),
@@ -204,6 +210,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--pause-ms", type=int, default=100, help="mean pause of each client in the paced runs"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install wrk")
