@@ -30,7 +30,11 @@ class ResourceService:
 
     async def list(self, session: AsyncSession, identity: Identity, query: ListQuery) -> Page:
         """A page of the rows `identity` may see, with the total count."""
-        return await rows.list_rows(session, self.resource, query, self.scope(identity))
+        scope = self.scope(identity)
+        # The scope is this service's rule applied to this caller: the pair is its key.
+        return await rows.list_rows(
+            session, self.resource, query, scope, scope_key=(self, identity)
+        )
 
     async def get(
         self,

@@ -77,3 +77,34 @@ async def test_user_with_unknown_team_is_400_and_not_created(client: httpx.Async
     assert response.status_code == 400
     assert "unknown team_ids" in response.json()["message"]
     assert (await client.get("/api/v1/users/eve", headers=ADMIN)).status_code == 404
+
+
+async def test_a_repeated_list_request_keeps_each_callers_scope(client: httpx.AsyncClient) -> None:
+    """List statements are remembered per caller and request: the same URL, asked again and
+    again by callers of different teams, still answers each with their own rows, and a
+    caller whose teams change is answered with the new scope at once."""
+    red, rosa = await team_with_user(client, "red", "rosa")
+    blue, bleu = await team_with_user(client, "blue", "bleu")
+    for team, headers in ((red, rosa), (blue, bleu)):
+        body = {"name": f"lab-{team['name']}", "team_id": team["id"]}
+        await create(client, "remotecis", body, headers)
+    url = "/api/v1/remotecis?sort=name&limit=10"
+
+    async def names(headers: dict[str, str]) -> list[str]:
+        listed = (await client.get(url, headers=headers)).json()
+        assert listed["_meta"]["count"] == len(listed["remotecis"])
+        return [r["name"] for r in listed["remotecis"]]
+
+    for _ in range(3):
+        assert await names(rosa) == ["lab-red"]
+        assert await names(bleu) == ["lab-blue"]
+        assert await names(ADMIN) == ["lab-blue", "lab-red"]
+    user = (await client.get("/api/v1/users?where=name:rosa", headers=ADMIN)).json()["users"][0]
+    moved = await client.put(
+        f"/api/v1/users/{user['id']}",
+        json={"team_ids": [red["id"], blue["id"]]},
+        headers={**ADMIN, "If-Match": user["etag"]},
+    )
+    assert moved.status_code == 200, moved.text
+    assert await names(rosa) == ["lab-blue", "lab-red"]
+    assert await names(bleu) == ["lab-blue"]
