@@ -4,6 +4,7 @@ they were asked for."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -122,3 +123,14 @@ async def test_a_request_that_waits_too_long_times_out_and_the_pool_recovers(
             assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
     finally:
         await engine.dispose()
+
+
+async def test_the_pool_logs_no_routine_events(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # what the server's root logger lets through
+    database = _database(backend, pool_size=1)
+    async with database.unit_of_work(write=False) as session:
+        await session.execute(text("SELECT 1"))
+    await database.dispose()
+    assert not [r for r in caplog.records if r.name.startswith("aerodrome.db.pool")]

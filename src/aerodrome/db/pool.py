@@ -11,6 +11,7 @@ straight to the oldest waiter, and nobody takes a connection while others wait f
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from typing import Any
 
@@ -81,3 +82,10 @@ class _HandOffAdaptedQueue(AsyncAdaptedQueue[Any]):
 
 class FairAsyncPool(AsyncAdaptedQueuePool):
     _queue_class = _HandOffAdaptedQueue
+
+
+# SQLAlchemy logs a pool's events under the pool class's module, and keeps its own namespace
+# at WARNING; this pool's "disposed" and "recreating" chatter is no more useful here.
+_logger = logging.getLogger(__name__)
+if _logger.level == logging.NOTSET:
+    _logger.setLevel(logging.WARNING)
