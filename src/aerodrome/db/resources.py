@@ -20,6 +20,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     delete,
     false,
     func,
@@ -146,25 +147,37 @@ def page_statement(
     )
 
 
-# Page statements by (resource, list query, scope key): agents and dashboards repeat the same
-# requests, and building a statement (then its cache key) cost a sixth of a components list.
-_PAGE_STATEMENTS: dict[Hashable, Select[Any]] = {}
-_PAGE_STATEMENTS_KEPT = 1024
+class RememberedStatements:
+    """Statements built once per key and reused (SQL expressions are immutable), the oldest
+    forgotten beyond `kept`. Agents and dashboards repeat the same requests, and building a
+    statement, then its cache key, cost more than a list's SQL (a sixth of a components list)."""
+
+    def __init__(self, kept: int = 1024) -> None:
+        self._kept = kept
+        self._statements: dict[Hashable, Select[Any]] = {}
+
+    def get(self, key: Hashable, build: Callable[[], Select[Any]]) -> Select[Any]:
+        statement = self._statements.get(key)
+        if statement is None:
+            if len(self._statements) >= self._kept:
+                del self._statements[next(iter(self._statements))]
+            statement = self._statements[key] = build()
+        return statement
+
+
+_PAGES = RememberedStatements()
+_EMBEDS = RememberedStatements()
 
 
 def _page_statement(
     resource: Resource, query: ListQuery, scope_for: ScopeFor, with_total: bool, scope_key: Any
 ) -> Select[Any]:
-    if scope_key is None:
+    def build() -> Select[Any]:
         return page_statement(resource, query, scope_for, with_total=with_total)
-    key = (resource, query, with_total, scope_key)
-    statement = _PAGE_STATEMENTS.get(key)
-    if statement is None:
-        if len(_PAGE_STATEMENTS) >= _PAGE_STATEMENTS_KEPT:
-            del _PAGE_STATEMENTS[next(iter(_PAGE_STATEMENTS))]  # the oldest
-        statement = page_statement(resource, query, scope_for, with_total=with_total)
-        _PAGE_STATEMENTS[key] = statement
-    return statement
+
+    if scope_key is None:
+        return build()
+    return _PAGES.get((resource, query, with_total, scope_key), build)
 
 
 async def list_rows(
@@ -178,7 +191,7 @@ async def list_rows(
     """One page of visible, non-archived rows and the total count before pagination.
 
     `scope_key` names what `scope_for` depends on (equal keys, equal scopes): with one, the
-    page statement is built once and reused (SQL expressions are immutable)."""
+    page and embed statements are built once and reused."""
     kept_count = resource.counted and not query.filters
     statement = _page_statement(resource, query, scope_for, not kept_count, scope_key)
     connection = await session.connection()  # Core, not the ORM: this is the hot path
@@ -193,7 +206,7 @@ async def list_rows(
     else:  # past the last page: the count has to be asked for on its own
         total = statement.selected_columns[TOTAL]
         count = int((await connection.execute(select(total))).scalar_one())
-    await embed_relations(session, resource, rows, query.embeds, scope_for)
+    await embed_relations(session, resource, rows, query.embeds, scope_for, scope_key=scope_key)
     return Page(rows=rows, count=count)
 
 
@@ -320,26 +333,43 @@ async def embed_relations(
     rows: list[Row],
     names: Iterable[str],
     scope_for: ScopeFor,
+    *,
+    scope_key: Hashable | None = None,
 ) -> None:
-    """Attach each requested relation to every row with one query per relation."""
+    """Attach each requested relation to every row with one query per relation (`scope_key`
+    as in `list_rows`)."""
     for name in names:
         relation = resource.relations[name]
-        await _embed_one(session, relation, rows, scope_for)
+        await _embed_one(session, relation, rows, scope_for, scope_key)
+
+
+def embed_statement(key: Hashable | None, build: Callable[[], Select[Any]]) -> Select[Any]:
+    """The statement of an embed, whose related keys are the expanding parameter `keys`:
+    built once per `key` (None: every time)."""
+    return build() if key is None else _EMBEDS.get(key, build)
 
 
 async def _embed_one(
-    session: AsyncSession, relation: Relation, rows: list[Row], scope_for: ScopeFor
+    session: AsyncSession,
+    relation: Relation,
+    rows: list[Row],
+    scope_for: ScopeFor,
+    scope_key: Hashable | None,
 ) -> None:
     keys = {row[relation.local_key] for row in rows if row.get(relation.local_key) is not None}
     target = relation.target
-    related: list[Row] = []
-    if keys:
-        stmt = select(target.table).where(
-            target.column(relation.remote_key).in_(keys),
+
+    def build() -> Select[Any]:
+        return select(target.table).where(
+            target.column(relation.remote_key).in_(bindparam("keys", expanding=True)),
             not_archived(target),
             scope_for(target),
         )
-        related = target.public_rows(await session.execute(stmt))
+
+    related: list[Row] = []
+    if keys:
+        stmt = embed_statement(None if scope_key is None else (relation, scope_key), build)
+        related = target.public_rows(await session.execute(stmt, {"keys": list(keys)}))
     by_key: dict[Any, list[Row]] = {}
     for item in related:
         by_key.setdefault(item[relation.remote_key], []).append(item)

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.catalog import service as catalog_service
@@ -123,14 +123,21 @@ async def _embed_components(session: AsyncSession, identity: Identity, found: li
     """The components of each job, in the order of its topic's component types."""
     ids = [row["id"] for row in found]
     by_job: dict[Any, list[Row]] = {job_id: [] for job_id in ids}
-    if ids:
-        stmt = (
+
+    def build() -> Select[Any]:
+        return (
             select(COMPONENTS.table, job_components.c.job_id.label("_job_id"))
             .join(job_components, job_components.c.component_id == COMPONENTS.column("id"))
-            .where(job_components.c.job_id.in_(ids), access.scope_for(identity)(COMPONENTS))
+            .where(
+                job_components.c.job_id.in_(bindparam("keys", expanding=True)),
+                access.scope_for(identity)(COMPONENTS),
+            )
             .order_by(job_components.c.job_id, job_components.c.position)
         )
-        for component in COMPONENTS.public_rows(await session.execute(stmt)):
+
+    if ids:
+        stmt = rows.embed_statement((_embed_components, identity), build)
+        for component in COMPONENTS.public_rows(await session.execute(stmt, {"keys": ids})):
             by_job[component.pop("_job_id")].append(component)
     for row in found:
         row["components"] = by_job[row["id"]]
@@ -159,7 +166,10 @@ async def embed_jobs(
     session: AsyncSession, identity: Identity, found: list[Row], names: Sequence[str]
 ) -> None:
     plain = [n for n in names if n not in JOB_EMBEDS]
-    await rows.embed_relations(session, JOBS, found, plain, access.scope_for(identity))
+    scope = access.scope_for(identity)
+    await rows.embed_relations(
+        session, JOBS, found, plain, scope, scope_key=(access.scope_for, identity)
+    )
     for name in names:
         if name in JOB_EMBEDS:
             await JOB_EMBEDS[name](session, identity, found)
