@@ -156,7 +156,10 @@ class RememberedStatements:
         self._kept = kept
         self._statements: dict[Hashable, Select[Any]] = {}
 
-    def get(self, key: Hashable, build: Callable[[], Select[Any]]) -> Select[Any]:
+    def get(self, key: Hashable | None, build: Callable[[], Select[Any]]) -> Select[Any]:
+        """The statement remembered for `key`, built now if there is none (or no key)."""
+        if key is None:
+            return build()
         statement = self._statements.get(key)
         if statement is None:
             if len(self._statements) >= self._kept:
@@ -175,9 +178,8 @@ def _page_statement(
     def build() -> Select[Any]:
         return page_statement(resource, query, scope_for, with_total=with_total)
 
-    if scope_key is None:
-        return build()
-    return _PAGES.get((resource, query, with_total, scope_key), build)
+    key = None if scope_key is None else (resource, query, with_total, scope_key)
+    return _PAGES.get(key, build)
 
 
 async def list_rows(
@@ -346,7 +348,7 @@ async def embed_relations(
 def embed_statement(key: Hashable | None, build: Callable[[], Select[Any]]) -> Select[Any]:
     """The statement of an embed, whose related keys are the expanding parameter `keys`:
     built once per `key` (None: every time)."""
-    return build() if key is None else _EMBEDS.get(key, build)
+    return _EMBEDS.get(key, build)
 
 
 async def _embed_one(
