@@ -17,15 +17,16 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, select, union_all, update
+from sqlalchemy import CompoundSelect, Select, and_, bindparam, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.catalog import service as catalog_service
 from aerodrome.catalog.service import COMPONENTS, TOPICS
-from aerodrome.db.resources import Row, get_row
+from aerodrome.db.resources import RememberedStatements, Row, get_row
 from aerodrome.errors import Forbidden, InvalidInput, PreconditionFailed
 from aerodrome.identity import access
 from aerodrome.identity.principal import Identity
@@ -42,6 +43,8 @@ claims = JobClaim.__table__
 components = COMPONENTS.table
 topics = TOPICS.table
 definitions = work_service.JOBDEFINITIONS.table
+# The definitions a team's remotecis may run, by (teams, offset): built once per key.
+_CANDIDATES = RememberedStatements()
 
 TopicType = tuple[uuid.UUID, str]
 
@@ -85,13 +88,13 @@ def plan_work(
     return planned
 
 
-def _newest_of(topic_id: uuid.UUID, ctype: str) -> Select[Any]:
+def _newest_of(branch: int) -> Select[Any]:
     # Each branch is one descent of the (topic_id, type, created_at) index.
     newest = (
         select(components)
         .where(
-            components.c.topic_id == topic_id,
-            components.c.type == ctype,
+            components.c.topic_id == bindparam(f"topic_{branch}"),
+            components.c.type == bindparam(f"type_{branch}"),
             components.c.state == "active",
             components.c.team_id.is_(None),
         )
@@ -109,10 +112,19 @@ async def latest_components(
     wanted = list(dict.fromkeys(pairs))
     if not wanted:
         return {}
-    branches = [_newest_of(topic_id, ctype) for topic_id, ctype in wanted]
-    stmt = branches[0] if len(branches) == 1 else union_all(*branches)
-    found = (await session.execute(stmt)).mappings()
-    return {(r["topic_id"], r["type"]): COMPONENTS.public_row(r) for r in found}
+    params: dict[str, Any] = {}
+    for branch, (topic_id, ctype) in enumerate(wanted):
+        params |= {f"topic_{branch}": topic_id, f"type_{branch}": ctype}
+    found = COMPONENTS.public_rows(await session.execute(_latest_of(len(wanted)), params))
+    return {(r["topic_id"], r["type"]): r for r in found}
+
+
+@lru_cache(maxsize=256)
+def _latest_of(count: int) -> Select[Any] | CompoundSelect[Any]:
+    """The statement of `latest_components` for `count` pairs, built once per count: building
+    a union of subqueries cost more than running it."""
+    branches = [_newest_of(branch) for branch in range(count)]
+    return branches[0] if count == 1 else union_all(*branches)
 
 
 async def _topic_components(
@@ -171,7 +183,13 @@ async def _new_job(
 
 
 async def _candidates(session: AsyncSession, identity: Identity, offset: int) -> list[Row]:
-    stmt = (
+    teams = identity.team_ids
+    stmt = _CANDIDATES.get((teams, offset), lambda: _candidates_of(teams, offset))
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+def _candidates_of(team_ids: frozenset[uuid.UUID], offset: int) -> Select[Any]:
+    return (
         select(
             definitions,
             topics.c.component_types.label("topic_component_types"),
@@ -182,13 +200,12 @@ async def _candidates(session: AsyncSession, identity: Identity, offset: int) ->
         .where(
             definitions.c.state == "active",
             topics.c.state == "active",
-            catalog_service.usable_topics(identity.team_ids),
+            catalog_service.usable_topics(team_ids),
         )
         .order_by(definitions.c.priority.desc(), definitions.c.created_at.asc(), definitions.c.id)
         .limit(BATCH)
         .offset(offset)
     )
-    return [dict(r) for r in (await session.execute(stmt)).mappings()]
 
 
 async def _claimed(
