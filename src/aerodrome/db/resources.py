@@ -202,7 +202,7 @@ async def list_rows(
     found = result.all()
     rows = resource.shown(keys, found, leave_out=TOTAL)
     if kept_count:
-        count = await _kept_count(session, resource, scope_for)
+        count = await _kept_count(session, resource, scope_for, scope_key)
     elif found:
         count = int(found[0][keys.index(TOTAL)])
     else:  # past the last page: the count has to be asked for on its own
@@ -212,13 +212,20 @@ async def list_rows(
     return Page(rows=rows, count=count)
 
 
-async def _kept_count(session: AsyncSession, resource: Resource, scope_for: ScopeFor) -> int:
+async def _kept_count(
+    session: AsyncSession, resource: Resource, scope_for: ScopeFor, scope_key: Hashable | None
+) -> int:
     """The listed rows `scope_for` lets through, summed from the deltas the triggers keep."""
-    # The caller's team scope, applied to the deltas' team column instead of the table's.
-    scope = scope_for(dataclasses.replace(resource, table=ROW_COUNTS))
-    statement = select(func.coalesce(func.sum(ROW_COUNTS.c.delta), 0)).where(
-        ROW_COUNTS.c.table_name == resource.table.name, scope
-    )
+
+    def build() -> Select[Any]:
+        # The caller's team scope, applied to the deltas' team column instead of the table's.
+        scope = scope_for(dataclasses.replace(resource, table=ROW_COUNTS))
+        return select(func.coalesce(func.sum(ROW_COUNTS.c.delta), 0)).where(
+            ROW_COUNTS.c.table_name == resource.table.name, scope
+        )
+
+    key = None if scope_key is None else (resource, TOTAL, scope_key)
+    statement = _PAGES.get(key, build)
     return int((await session.execute(statement)).scalar_one())
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     RowMapping,
     Select,
+    Table,
     and_,
     bindparam,
     delete,
@@ -140,10 +141,8 @@ async def authenticate_token(session: AsyncSession, token: str) -> Identity:
     return _user_identity(found)
 
 
-async def load_agent(session: AsyncSession, kind: str, agent_id: uuid.UUID) -> tuple[Identity, str]:
-    """The identity and API secret of an active remoteci or feeder (for signature checks)."""
-    table = remotecis if kind == "remoteci" else feeders
-    stmt = (
+def _agent_by_id(table: Table) -> Select[Any]:
+    return (
         select(
             table.c.id,
             table.c.name,
@@ -152,9 +151,22 @@ async def load_agent(session: AsyncSession, kind: str, agent_id: uuid.UUID) -> t
             teams.c.name.label("tname"),
         )
         .join(teams, teams.c.id == table.c.team_id)
-        .where(table.c.id == agent_id, table.c.state == "active", teams.c.state == "active")
+        .where(
+            table.c.id == bindparam("agent_id"),
+            table.c.state == "active",
+            teams.c.state == "active",
+        )
     )
-    row = (await session.execute(stmt)).mappings().first()
+
+
+# Built once: every signed request (each agent's every call) runs one of them.
+_AGENT_BY_ID = {"remoteci": _agent_by_id(remotecis), "feeder": _agent_by_id(feeders)}
+
+
+async def load_agent(session: AsyncSession, kind: str, agent_id: uuid.UUID) -> tuple[Identity, str]:
+    """The identity and API secret of an active remoteci or feeder (for signature checks)."""
+    stmt = _AGENT_BY_ID["remoteci" if kind == "remoteci" else "feeder"]
+    row = (await session.execute(stmt, {"agent_id": agent_id})).mappings().first()
     if row is None:
         raise Unauthorized(f"unknown or inactive {kind}")
     identity = Identity(
