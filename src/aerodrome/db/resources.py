@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,17 +86,21 @@ class Resource:
 
     def public_rows(self, result: Result[Any]) -> list[Row]:
         """Every row of `result`, without the hidden columns."""
-        return self.shown(result.keys(), result.all())
+        return as_dicts(result.keys(), result.all(), self.hidden)
 
-    def shown(
-        self, keys: Iterable[str], found: Iterable[Sequence[Any]], *, leave_out: str = ""
-    ) -> list[Row]:
-        """Rows without the hidden columns (nor `leave_out`), read as tuples at positions
-        picked once: a mapping view per row cost more than the rest of an embed."""
-        shown = [
-            (i, key) for i, key in enumerate(keys) if key not in self.hidden and key != leave_out
-        ]
-        return [{key: row[i] for i, key in shown} for row in found]
+
+def as_rows(result: Result[Any]) -> list[Row]:
+    """Every row of `result` as a dict."""
+    return as_dicts(result.keys(), result.all())
+
+
+def as_dicts(
+    keys: Iterable[str], found: Iterable[Sequence[Any]], left_out: Container[str] = ()
+) -> list[Row]:
+    """Rows as dicts without the `left_out` columns, read as tuples at positions picked once:
+    a mapping view per row cost several times more (the rest of an embed, on a job list)."""
+    shown = [(i, key) for i, key in enumerate(keys) if key not in left_out]
+    return [{key: row[i] for i, key in shown} for row in found]
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,7 @@ class RememberedStatements:
 
 
 _PAGES = RememberedStatements()
+_COUNTS = RememberedStatements()
 _EMBEDS = RememberedStatements()
 
 
@@ -200,7 +205,7 @@ async def list_rows(
     result = await connection.execute(statement)
     keys = list(result.keys())
     found = result.all()
-    rows = resource.shown(keys, found, leave_out=TOTAL)
+    rows = as_dicts(keys, found, resource.hidden | {TOTAL})
     if kept_count:
         count = await _kept_count(session, resource, scope_for, scope_key)
     elif found:
@@ -224,8 +229,7 @@ async def _kept_count(
             ROW_COUNTS.c.table_name == resource.table.name, scope
         )
 
-    key = None if scope_key is None else (resource, TOTAL, scope_key)
-    statement = _PAGES.get(key, build)
+    statement = _COUNTS.get(None if scope_key is None else (resource, scope_key), build)
     return int((await session.execute(statement)).scalar_one())
 
 

@@ -38,7 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.db.base import new_etag
-from aerodrome.db.resources import Row
+from aerodrome.db.resources import Row, as_rows
 from aerodrome.db.types import utcnow
 from aerodrome.errors import Conflict, InvalidInput, NotFound
 from aerodrome.identity.principal import Identity
@@ -49,7 +49,6 @@ from aerodrome.work.runs import (
     JOB_SHOWN,
     JOBS,
     RUNS,
-    as_rows,
     check_run_write,
     insert_ignoring_conflict,
     listed_runs,

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Result,
     Select,
     String,
     Uuid,
@@ -38,7 +37,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from aerodrome.db.base import new_etag
-from aerodrome.db.resources import ARCHIVED, Row
+from aerodrome.db.resources import ARCHIVED, Row, as_rows
 from aerodrome.db.types import utcnow
 from aerodrome.errors import Conflict, Forbidden, InvalidInput, NotFound
 from aerodrome.identity.principal import Identity
@@ -356,9 +355,3 @@ async def list_run_jobs(
         parameters["statuses"] = list(statuses)
     statement = jobs_of_run(by_status=statuses is not None)
     return as_rows(await session.execute(statement, parameters))
-
-
-def as_rows(result: Result[Any]) -> list[Row]:
-    """Rows as dicts (zipping the keys once is several times faster than RowMapping)."""
-    keys = tuple(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result.all()]
