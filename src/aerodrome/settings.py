@@ -121,6 +121,16 @@ class Settings(BaseSettings):
         ge=1,
         description="A queued paddles job not updated for this long becomes dead.",
     )
+    requeue_lapsed_claims: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description=(
+            "How many times a job claimed from a queue goes back to it when its worker falls"
+            " silent (the claim's lease is job_dead_after_seconds); after that, or with 0,"
+            " the job becomes dead."
+        ),
+    )
     expiry_interval_seconds: float = Field(
         default=60,
         gt=0,

@@ -26,7 +26,7 @@ async def _post_jobs(client: httpx.AsyncClient, statuses: dict[str, str]) -> Non
 
 async def _run(client: httpx.AsyncClient) -> dict[str, Any]:
     response = await client.get(f"/paddles/runs/{RUN}/", headers=ADMIN)
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     run: dict[str, Any] = response.json()
     return run
 
@@ -41,9 +41,10 @@ async def _until_no_running_jobs(http: httpx.AsyncClient) -> dict[str, Any]:
     return run
 
 
-async def _round(backend: Backend, after: timedelta) -> int:
+async def _round(backend: Backend, after: timedelta, *, requeues: int = 0) -> int:
+    settings = backend.settings.model_copy(update={"requeue_lapsed_claims": requeues})
     async with backend.database.unit_of_work() as session:
-        return await expiry.expire_silent_jobs(session, backend.settings, utcnow() + after)
+        return await expiry.expire_silent_jobs(session, settings, utcnow() + after)
 
 
 async def test_silent_jobs_become_dead(client: httpx.AsyncClient, backend: Backend) -> None:
@@ -89,3 +90,57 @@ async def test_every_server_process_expires_but_once(backend: Backend) -> None:
     assert run["results"]["dead"] == 5
     assert run["results"]["total"] == 5
     assert run["status"] == "finished dead"
+
+
+async def _pop(client: httpx.AsyncClient, worker: str) -> Any:
+    response = await client.get(f"/queue/pop_queue/?queue=smithi&worker={worker}", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_lapsed_claim_goes_back_to_its_queue_as_often_as_allowed(
+    client: httpx.AsyncClient, backend: Backend
+) -> None:
+    """A worker dies after pop_queue: the job is queued again (once here), then dead."""
+    posted = {"job_id": "1", "status": "queued", "queue": "smithi"}
+    response = await client.post(f"/paddles/runs/{RUN}/jobs/", json=posted, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    assert (await _pop(client, "w1"))["job_id"] == "1"
+    assert await _round(backend, timedelta(minutes=29), requeues=1) == 0  # the lease still runs
+    assert await _round(backend, timedelta(minutes=31), requeues=1) == 1
+    run = await _run(client)
+    assert (run["jobs"][0]["status"], run["results"]["queued"], run["results"]["waiting"]) == (
+        "queued",
+        1,
+        0,
+    )
+    stats = await client.get("/queue/stats/?queue=smithi", headers=ADMIN)
+    assert stats.json()["count"] == 1
+    assert (await _pop(client, "w2"))["job_id"] == "1"  # claimed a second time
+    assert await _round(backend, timedelta(minutes=31), requeues=1) == 1
+    run = await _run(client)
+    assert run["jobs"][0]["status"] == "dead"
+    assert (run["results"]["dead"], run["results"]["queued"], run["results"]["total"]) == (1, 0, 1)
+    assert await _pop(client, "w3") is None
+
+
+async def test_only_claims_still_waiting_for_their_worker_go_back_to_the_queue(
+    client: httpx.AsyncClient, backend: Backend
+) -> None:
+    jobs = [
+        {"job_id": "1", "status": "queued", "queue": "smithi"},
+        {"job_id": "2", "status": "queued", "queue": "smithi"},
+        {"job_id": "3", "status": "waiting"},  # waiting, but never claimed
+    ]
+    for body in jobs:
+        response = await client.post(f"/paddles/runs/{RUN}/jobs/", json=body, headers=ADMIN)
+        assert response.status_code == 200, response.text
+    await _pop(client, "w1")
+    await _pop(client, "w1")
+    # The worker of job 2 reports: the job runs, and is no claim waiting for its worker.
+    running = {"status": "running"}
+    response = await client.put(f"/paddles/runs/{RUN}/jobs/2/", json=running, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    assert await _round(backend, timedelta(hours=1), requeues=3) == 3
+    statuses = {j["job_id"]: j["status"] for j in (await _run(client))["jobs"]}
+    assert statuses == {"1": "queued", "2": "dead", "3": "dead"}

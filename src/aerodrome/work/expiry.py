@@ -1,5 +1,10 @@
 """Dead-job expiry: paddles jobs that stopped reporting become `dead`.
 
+A job claimed from a queue holds a lease that its worker renews by writing the job. When
+`requeue_lapsed_claims` is set, a claim that lapses while the job still waits sends the job back
+to its queue (up to that many claims) instead of killing it: a worker that died after
+`pop_queue` does not lose the job.
+
 Every app process runs the loop; each round is one unit of work whose UPDATEs are conditional
 (`status = 'running' AND updated_at < cutoff`), so a second process finds nothing left to do and
 no run counter moves twice. On PostgreSQL the round also takes a transaction-scoped advisory
@@ -25,6 +30,7 @@ from aerodrome.db.types import utcnow
 from aerodrome.settings import Settings
 from aerodrome.work import rollup
 from aerodrome.work.models import Job
+from aerodrome.work.queues import CLAIMED
 from aerodrome.work.status import QUEUED
 
 logger = logging.getLogger("aerodrome.expiry")
@@ -77,22 +83,55 @@ async def _expire(
     return list((await session.execute(statement)).scalars())
 
 
+async def _requeue_lapsed(
+    session: AsyncSession, requeues: int, cutoff: datetime, now: datetime
+) -> list[uuid.UUID | None]:
+    """Send up to BATCH claimed jobs whose worker is silent since `cutoff` back to their queue,
+    unless they were claimed more than `requeues` times already; their runs."""
+    lapsed = silent_jobs(CLAIMED, cutoff).where(
+        JOBS.c.claimed_by.is_not(None),
+        JOBS.c.queue_id.is_not(None),
+        JOBS.c.claims <= requeues,
+    )
+    statement = (
+        update(JOBS)
+        .where(
+            JOBS.c.id.in_(lapsed.scalar_subquery()),
+            JOBS.c.status == CLAIMED,
+            JOBS.c.updated_at < cutoff,
+        )
+        .values(status=QUEUED, claimed_by=None, lease_expires_at=None)
+        .values(updated_at=now, etag=new_etag())
+        .returning(JOBS.c.run_id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
 async def expire_silent_jobs(session: AsyncSession, settings: Settings, now: datetime) -> int:
-    """One round in the caller's unit of work; returns how many jobs it marked dead."""
+    """One round in the caller's unit of work; returns how many jobs it marked dead or, for
+    lapsed claims when `requeue_lapsed_claims` allows, sent back to their queue."""
     if not await _take_round(session):
         return 0
     running_cutoff = now - timedelta(seconds=settings.job_dead_after_seconds)
     queued_cutoff = now - timedelta(seconds=settings.queued_dead_after_seconds)
     moves: dict[uuid.UUID, Counter[tuple[str | None, str | None]]] = {}
-    expired = 0
-    for status, cutoff in [*((s, running_cutoff) for s in ACTIVE), (QUEUED, queued_cutoff)]:
-        for run_id in await _expire(session, status, cutoff, now):
-            expired += 1
+    changed = 0
+
+    def moved(run_ids: list[uuid.UUID | None], move: tuple[str, str]) -> None:
+        nonlocal changed
+        changed += len(run_ids)
+        for run_id in run_ids:
             if run_id is not None:
-                moves.setdefault(run_id, Counter())[(status, DEAD)] += 1
+                moves.setdefault(run_id, Counter())[move] += 1
+
+    if settings.requeue_lapsed_claims:
+        requeues = settings.requeue_lapsed_claims
+        moved(await _requeue_lapsed(session, requeues, running_cutoff, now), (CLAIMED, QUEUED))
+    for status, cutoff in [*((s, running_cutoff) for s in ACTIVE), (QUEUED, queued_cutoff)]:
+        moved(await _expire(session, status, cutoff, now), (status, DEAD))
     for run_id, run_moves in moves.items():
         await rollup.count_job_moves(session, run_id, run_moves)
-    return expired
+    return changed
 
 
 async def expiry_round(database: Database, settings: Settings) -> int:
@@ -107,6 +146,6 @@ async def run_expiry(database: Database, settings: Settings, stop: asyncio.Event
     async def expire() -> None:
         expired = await expiry_round(database, settings)
         if expired:
-            logger.info("marked %d silent jobs dead", expired)
+            logger.info("marked %d silent jobs dead or put them back in their queue", expired)
 
     await periodic.repeat(expire, settings.expiry_interval_seconds, stop, "dead-job expiry round")

@@ -186,6 +186,7 @@ class Job(ResourceMixin, Base):
     # A claim is a lease: an agent that stops renewing it loses the job.
     claimed_by: Mapped[str | None] = mapped_column(String(255))
     lease_expires_at: Mapped[datetime | None] = mapped_column()
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

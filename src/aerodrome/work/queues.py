@@ -4,8 +4,9 @@ A claim (`pop_queue`) takes the most urgent job (lowest priority number, as teut
 then the oldest, walking the partial index `ix_jobs_claimable`. On PostgreSQL the candidate
 row is locked with `FOR UPDATE SKIP LOCKED`, so concurrent workers take different jobs without
 waiting on each other; on SQLite the claim runs inside the single writer transaction. The
-claimed job leaves the queue (status `waiting`), carries who claimed it and until when the
-lease runs, and the run's roll-up moves in the same transaction.
+claimed job leaves the queue (status `waiting`), carries who claimed it, until when the lease
+runs and how many times it was claimed, and the run's roll-up moves in the same transaction.
+A lease that lapses (the worker fell silent) is dealt with by the dead-job expiry.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ async def pop_queue(
     if job_id is None:
         return None
     now = utcnow()
-    values = {"status": CLAIMED, "claimed_by": claimed_by, "updated_at": now, "etag": new_etag()}
+    values: dict[str, Any] = {"status": CLAIMED, "claimed_by": claimed_by, "updated_at": now}
+    values |= {"etag": new_etag(), "claims": JOBS.c.claims + 1}
     values["lease_expires_at"] = now + timedelta(seconds=lease_seconds)
     statement = update(JOBS).where(JOBS.c.id == job_id, _IS_QUEUED).values(values).returning(JOBS)
     claimed = (await session.execute(statement)).mappings().one()
