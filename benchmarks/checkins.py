@@ -38,7 +38,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from aerodrome.fleet.models import Cluster, ClusterCheckin
-from harness import PASSWORD, create_database, drop_database, run_wrk, start_server
+from harness import PASSWORD, create_database, drop_database, machine_line, run_wrk, start_server
 
 COMPONENTS = [
     "builder",
@@ -226,6 +226,7 @@ def main() -> None:
         "--wrk-seconds", type=int, default=10, help="then check in from wrk this long (0: not)"
     )
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
     url = asyncio.run(create_database(args.database, data_dir))
     # One address sending every check-in would be refused after 60: no limit then.

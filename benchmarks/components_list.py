@@ -35,7 +35,7 @@ from aerodrome.db.migrate import upgrade
 from aerodrome.db.session import Database
 from aerodrome.identity import service as identity_service
 from aerodrome.settings import Settings
-from harness import PASSWORD, create_database, drop_database, start_server, wrk
+from harness import PASSWORD, create_database, drop_database, machine_line, start_server, wrk
 
 TYPES = [f"type-{i}" for i in range(20)]
 QUERY = "/api/v1/components?limit=20&where=type:type-7&sort=-created_at"
@@ -142,6 +142,7 @@ def main() -> None:
         "--pause-ms", type=int, default=100, help="mean pause of each client in the paced run"
     )
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install wrk")
 

@@ -44,6 +44,20 @@ async def drop_database(url: str) -> None:
     await engine.dispose()
 
 
+def machine_line() -> str:
+    """How fast this machine is right now, printed above every benchmark's figures: the same
+    machine kind has been measured two to four times slower from one day to the next, and a
+    figure means little without it. The reference is a fixed pure-Python loop (best of 3)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(2_000_000):
+            total += number
+        best = min(best, time.perf_counter() - started)
+    return f"machine: {os.cpu_count()} CPUs; reference loop (2M additions) {best * 1000:.0f} ms"
+
+
 def free_port() -> int:
     # Other benchmarks or test runs may be serving: never share a port with them.
     with socket.socket() as sock:

@@ -44,7 +44,15 @@ from aerodrome.identity import service as identity_service
 from aerodrome.identity.principal import Identity
 from aerodrome.identity.schemas import UserCreate
 from aerodrome.settings import Settings
-from harness import PASSWORD, create_database, drop_database, free_port, start_server, wrk
+from harness import (
+    PASSWORD,
+    create_database,
+    drop_database,
+    free_port,
+    machine_line,
+    start_server,
+    wrk,
+)
 
 TEAMS, REMOTECIS_PER_TEAM, COMPONENTS_PER_TYPE, DEFINITIONS = 100, 10, 1000, 20
 TYPES = ("ocp", "storage", "cnv")
@@ -250,6 +258,7 @@ def main() -> None:
         "--pause-ms", type=int, default=100, help="mean pause of each client in the paced runs"
     )
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install wrk")
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))

@@ -31,7 +31,7 @@ from aerodrome.settings import Settings
 from aerodrome.work.models import Job
 
 # Run as a script, this directory is on sys.path: the other benchmark's helpers are shared.
-from harness import PASSWORD, create_database, drop_database, free_port, start_server
+from harness import PASSWORD, create_database, drop_database, free_port, machine_line, start_server
 
 
 def junit_document(cases: int, seed: int) -> bytes:
@@ -131,6 +131,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--uploads", type=int, default=20)
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
     url = asyncio.run(create_database(args.database, data_dir))
     port = free_port()

@@ -30,7 +30,15 @@ from aerodrome.db.migrate import upgrade
 from aerodrome.db.session import Database
 from aerodrome.identity import service as identity_service
 from aerodrome.settings import Settings
-from harness import PASSWORD, create_database, drop_database, run_wrk, start_server, wrk
+from harness import (
+    PASSWORD,
+    create_database,
+    drop_database,
+    machine_line,
+    run_wrk,
+    start_server,
+    wrk,
+)
 
 BIG_RUN = "teuthology-2025-01-01_00:00:00-rados-main-distro-default-smithi-big"
 CHAINED = "/paddles/runs/branch/main/suite/rados/machine_type/smithi/"
@@ -214,6 +222,7 @@ def main() -> None:
         "--pause-ms", type=int, default=100, help="mean pause of each client in the paced runs"
     )
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install wrk")
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))

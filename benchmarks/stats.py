@@ -36,7 +36,7 @@ from aerodrome.db.migrate import upgrade
 from aerodrome.db.session import Database
 from aerodrome.settings import Settings
 from aerodrome.stats import service
-from harness import create_database, drop_database, start_server, wrk
+from harness import create_database, drop_database, machine_line, start_server, wrk
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)
@@ -215,6 +215,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8771)
     parser.add_argument("--wrk-seconds", type=int, default=20)
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
     url = asyncio.run(create_database("postgresql", data_dir))
     try:
