@@ -16,6 +16,7 @@ from aerodrome.api.errors import install_error_handlers
 from aerodrome.api.limits import RequestLimitsMiddleware
 from aerodrome.api.responses import JSONResponse
 from aerodrome.api.routing import add_routers
+from aerodrome.api.slashes import MergeSlashesMiddleware
 from aerodrome.catalog import routes as catalog_routes
 from aerodrome.compat.deis import routes as deis_routes
 from aerodrome.compat.nfss import routes as nfss_routes
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     install_error_handlers(app)
     # Added innermost first: the access log sees everything, metrics everything but logging.
     app.add_middleware(AssumeJsonMiddleware)
+    app.add_middleware(MergeSlashesMiddleware)
     app.add_middleware(
         RequestLimitsMiddleware,
         max_bytes=settings.max_request_size,

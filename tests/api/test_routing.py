@@ -7,6 +7,7 @@ import pytest
 from fastapi import APIRouter, FastAPI, Request
 
 from aerodrome.api.routing import Route, RouteGroup, add_routers
+from tests.conftest import ADMIN
 
 # Overlapping on purpose: a catch-all between specific routes, a literal next to a parameter,
 # prefixes that end inside a segment (`/a/b` and `/a/bc`), one path with two methods.
@@ -88,3 +89,14 @@ def test_a_route_knows_its_literal_prefix(path: str, prefix: str) -> None:
         return None
 
     assert Route(path, endpoint).literal_prefix == prefix
+
+
+async def test_repeated_slashes_count_as_one(client: httpx.AsyncClient) -> None:
+    """A base URL with a trailing slash plus an absolute path (teuthology's `//runs/…`)."""
+    expected = await client.get("/api/v1/identity", headers=ADMIN)
+    assert expected.status_code == 200
+    for url in ("http://testserver//api/v1/identity", "http://testserver/api//v1///identity"):
+        merged = await client.get(url, headers=ADMIN)
+        assert (merged.status_code, merged.json()) == (200, expected.json()), url
+    missing = await client.get("http://testserver//paddles//runs/no-such-run/", headers=ADMIN)
+    assert (missing.status_code, missing.json()) == (404, {"message": "run no-such-run not found"})

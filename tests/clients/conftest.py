@@ -1,9 +1,12 @@
-"""Fixtures for the real DCI clients (`dcictl`, `dci-create-job`, the dciclient Python API)
-against a live `aerodrome serve`: credentials for Basic and HMAC, and a small DCI world.
+"""Fixtures for the real clients against a live `aerodrome serve`.
 
-Reusable by every client test module: `dci_world` gives a team with a user and a remoteci, a
-product the team may use, a topic with one component per type and a job of the remoteci;
-`dcictl(env, ...)` runs the command and returns its JSON output.
+DCI (`dcictl`, `dci-create-job`, the dciclient Python API): credentials for Basic and HMAC, and
+a small DCI world. `dci_world` gives a team with a user and a remoteci, a product the team may
+use, a topic with one component per type and a job of the remoteci; `dcictl(env, ...)` runs the
+command and returns its JSON output.
+
+teuthology: `teuthology_env` is the environment of a teuthology process whose configuration
+names the live server (with Basic credentials) as its results and lock server.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -22,6 +26,8 @@ import pytest
 from tests.conftest import ADMIN, ADMIN_PASSWORD, LiveServer
 
 BIN = Path(sys.executable).parent
+# teuthology's `lab_domain`: short node names are completed with it.
+DOMAIN = "front.example.com"
 
 
 def dci_command(name: str, env: dict[str, str], *args: str, check: bool = True) -> Any:
@@ -59,6 +65,7 @@ class DciWorld:
     user_env: dict[str, str]
     remoteci_env: dict[str, str]
     team: dict[str, Any]
+    user: dict[str, Any]
     remoteci: dict[str, Any]
     product: dict[str, Any]
     topic: dict[str, Any]
@@ -77,7 +84,7 @@ def build_world(url: str, name: str = "partner") -> DciWorld:
     with httpx.Client(base_url=url, headers=ADMIN, timeout=30) as http:
         team = _create(http, "teams", {"name": name})
         password = f"{name}-password"
-        _create(
+        user = _create(
             http,
             "users",
             {"name": f"{name}-user", "password": password, "team_ids": [team["id"]]},
@@ -122,6 +129,7 @@ def build_world(url: str, name: str = "partner") -> DciWorld:
             DCI_API_SECRET=remoteci["api_secret"],
         ),
         team=team,
+        user=user,
         remoteci=remoteci,
         product=product,
         topic=topic,
@@ -140,3 +148,49 @@ def dci_world(live_server: LiveServer) -> DciWorld:
 def live_server_world(live_server: LiveServer) -> tuple[DciWorld, DciWorld]:
     """Two teams' worlds on the same server, for isolation tests."""
     return build_world(live_server.url, "ours"), build_world(live_server.url, "theirs")
+
+
+def _credentialed(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://admin:{ADMIN_PASSWORD}@{parts.netloc}/"
+
+
+@pytest.fixture
+def teuthology_env(tmp_path: Path, live_server: LiveServer) -> dict[str, str]:
+    """A teuthology configuration pointing at the live server, in its own file."""
+    server = _credentialed(live_server.url)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    config = {
+        "results_server": server,
+        "lock_server": server,
+        "archive_base": str(archive),
+        "lab_domain": DOMAIN,
+    }
+    # JSON is YAML: teuthology reads this file (and the archive's) with yaml.safe_load.
+    path = tmp_path / "teuthology.yaml"
+    path.write_text(json.dumps(config))
+    return {**os.environ, "TEUTHOLOGY_CONFIG": str(path), "HOME": str(tmp_path)}
+
+
+def archive_path(env: dict[str, str]) -> Path:
+    """The `archive_base` of the teuthology configuration in `env`."""
+    return Path(json.loads(Path(env["TEUTHOLOGY_CONFIG"]).read_text())["archive_base"])
+
+
+def write_job(archive: Path, run: str, job_id: str, files: dict[str, dict[str, Any]]) -> None:
+    """A job's directory in a teuthology archive, with its YAML files (written as JSON)."""
+    job_dir = archive / run / job_id
+    job_dir.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (job_dir / name).write_text(json.dumps(content))
+
+
+def teuthology_report(env: dict[str, str], *arguments: str, cwd: Path | None = None) -> str:
+    """Run `teuthology-report` on the configured archive; its log (teuthology logs to stderr)."""
+    command = [str(BIN / "teuthology-report"), "-a", str(archive_path(env)), *arguments]
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=120, cwd=cwd, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stderr

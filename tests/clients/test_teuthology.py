@@ -9,64 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import textwrap
 import uuid
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
-from tests.conftest import ADMIN, ADMIN_PASSWORD, LiveServer
-
-DOMAIN = "front.example.com"
-BIN = Path(sys.executable).parent
-
-
-def _credentialed(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://admin:{ADMIN_PASSWORD}@{parts.netloc}/"
-
-
-@pytest.fixture
-def teuthology_env(tmp_path: Path, live_server: LiveServer) -> dict[str, str]:
-    """A teuthology configuration pointing at the live server, in its own file."""
-    server = _credentialed(live_server.url)
-    archive = tmp_path / "archive"
-    archive.mkdir()
-    config = {
-        "results_server": server,
-        "lock_server": server,
-        "archive_base": str(archive),
-        "lab_domain": DOMAIN,
-    }
-    # JSON is YAML: teuthology reads this file (and the archive's) with yaml.safe_load.
-    path = tmp_path / "teuthology.yaml"
-    path.write_text(json.dumps(config))
-    return {**os.environ, "TEUTHOLOGY_CONFIG": str(path), "HOME": str(tmp_path)}
-
-
-def _write_job(archive: Path, run: str, job_id: str, files: dict[str, dict[str, Any]]) -> None:
-    job_dir = archive / run / job_id
-    job_dir.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        (job_dir / name).write_text(json.dumps(content))
-
-
-def _archive(env: dict[str, str]) -> str:
-    archive: str = json.loads(Path(env["TEUTHOLOGY_CONFIG"]).read_text())["archive_base"]
-    return archive
-
-
-def _report(env: dict[str, str], *arguments: str) -> None:
-    archive = _archive(env)
-    command = [str(BIN / "teuthology-report"), "-a", archive, *arguments]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+from tests.clients.conftest import DOMAIN, archive_path, teuthology_report, write_job
+from tests.conftest import ADMIN, LiveServer
 
 
 def _job_config(run: str, job_id: str) -> dict[str, Any]:
@@ -98,7 +50,7 @@ async def _get(live_server: LiveServer, path: str) -> Any:
 async def test_report_a_run_then_refresh_then_mark_dead(
     live_server: LiveServer, teuthology_env: dict[str, str]
 ) -> None:
-    archive = Path(_archive(teuthology_env))
+    archive = archive_path(teuthology_env)
     run = f"teuthology-2024-03-01_10:00:00-rados-main-distro-default-smithi-{uuid.uuid4().hex[:6]}"
     finished: dict[str, dict[str, Any]] = {
         "1": {"success": True, "duration": 61.5},
@@ -111,9 +63,9 @@ async def test_report_a_run_then_refresh_then_mark_dead(
         }
         if job_id in finished:
             files["summary.yaml"] = {**finished[job_id], "failure_reason": None}
-        _write_job(archive, run, job_id, files)
+        write_job(archive, run, job_id, files)
 
-    _report(teuthology_env, "-r", run)
+    teuthology_report(teuthology_env, "-r", run)
     shown = await _get(live_server, f"/runs/{run}/")
     statuses = {job["job_id"]: job["status"] for job in shown["jobs"]}
     assert statuses == {"1": "pass", "2": "fail", "3": "unknown", "4": "unknown"}
@@ -127,15 +79,15 @@ async def test_report_a_run_then_refresh_then_mark_dead(
     assert job["tasks"] == [{"install": None}, {"ceph": None}]
 
     # Reported again without --refresh: HEAD says it is there, nothing is sent.
-    _write_job(archive, run, "3", {"summary.yaml": {"success": True}})
-    _report(teuthology_env, "-r", run)
+    write_job(archive, run, "3", {"summary.yaml": {"success": True}})
+    teuthology_report(teuthology_env, "-r", run)
     assert (await _get(live_server, f"/runs/{run}/jobs/3/"))["status"] == "unknown"
     # --refresh: the POST of a known job answers "already exists" and teuthology PUTs it.
-    _report(teuthology_env, "-R", "-r", run)
+    teuthology_report(teuthology_env, "-R", "-r", run)
     assert (await _get(live_server, f"/runs/{run}/jobs/3/"))["status"] == "pass"
 
     # --dead on the run: only the unfinished job dies; a dead never overwrites pass/fail.
-    _report(teuthology_env, "-D", "-r", run)
+    teuthology_report(teuthology_env, "-D", "-r", run)
     shown = await _get(live_server, f"/paddles/runs/{run}/")
     statuses = {job["job_id"]: job["status"] for job in shown["jobs"]}
     assert statuses == {"1": "pass", "2": "fail", "3": "pass", "4": "dead"}
@@ -151,7 +103,7 @@ async def test_report_a_run_then_refresh_then_mark_dead(
     }
     assert shown["status"] == "finished fail"
     # --dead on one finished job through -j: still a pass.
-    _report(teuthology_env, "-D", "-r", run, "-j", "1")
+    teuthology_report(teuthology_env, "-D", "-r", run, "-j", "1")
     assert (await _get(live_server, f"/runs/{run}/jobs/1/"))["status"] == "pass"
 
 

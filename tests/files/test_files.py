@@ -191,15 +191,19 @@ async def test_delete_archives_and_purge_removes_content(
     made = await job(backend, red, (await topic(client))["id"])
     file = await upload(client, red.user, b"bye", job_id=made["id"])
     path = f"/api/v1/files/{file['id']}"
-    assert (await client.delete(path, headers=red.user)).status_code == 412
     stale = await client.delete(path, headers={**red.user, "If-Match": "stale"})
     assert stale.status_code == 412
     gone = await client.delete(path, headers={**red.user, "If-Match": file["etag"]})
     assert gone.status_code == 204
     assert (await client.get(path, headers=red.user)).status_code == 404
-    assert len(_stored_blobs(backend) - before) == 1  # kept until purged
+    # dcictl's file-delete sends no If-Match: a file never changes, so none is needed.
+    other = await upload(client, red.user, b"log", job_id=made["id"])
+    other_path = f"/api/v1/files/{other['id']}"
+    assert (await client.delete(other_path, headers=red.user)).status_code == 204
+    assert (await client.get(other_path, headers=red.user)).status_code == 404
+    assert len(_stored_blobs(backend) - before) == 2  # kept until purged
     archived = await client.get("/api/v1/files/purge", headers=ADMIN)
-    assert [f["id"] for f in archived.json()["files"]] == [file["id"]]
+    assert [f["id"] for f in archived.json()["files"]] == [file["id"], other["id"]]
     assert (await client.post("/api/v1/files/purge", headers=red.user)).status_code == 403
     assert (await client.post("/api/v1/files/purge", headers=ADMIN)).status_code == 204
     assert (await client.get("/api/v1/files/purge", headers=ADMIN)).json()["files"] == []

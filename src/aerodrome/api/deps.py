@@ -103,10 +103,17 @@ Reader = Annotated[Identity, Depends(_reader)]
 Caller = Annotated[Identity, Depends(_caller)]
 
 
-def _if_match(if_match: Annotated[str | None, Header()] = None) -> str:
+def _optional_if_match(if_match: Annotated[str | None, Header()] = None) -> str | None:
+    return if_match.strip().removeprefix("W/").strip('"') if if_match else None
+
+
+def _if_match(if_match: Annotated[str | None, Depends(_optional_if_match)]) -> str:
     if not if_match:
         raise PreconditionFailed("'If-match' header must be provided")
-    return if_match.strip().removeprefix("W/").strip('"')
+    return if_match
 
 
 IfMatch = Annotated[str, Depends(_if_match)]
+# For the one write whose real client sends no etag and that cannot lose an update: deleting
+# a file (contents never change), which dcictl's `file-delete` sends without If-Match.
+OptionalIfMatch = Annotated[str | None, Depends(_optional_if_match)]

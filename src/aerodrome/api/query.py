@@ -598,3 +598,51 @@ _HANDLERS: dict[str, _Handler] = {
     "not_contains": partial(_contains, negate=True),
     "null": _null,
 }
+
+
+# --- for other query languages (the job search DSL) -------------------------------------------
+
+
+def coerce(column: ColumnElement[Any], name: str, text: str) -> Any:
+    """`text` as a value of `column`'s type (QueryError naming `name` if it is not one)."""
+    return _coerce(column, name, text)
+
+
+def regex_match(column: ColumnElement[Any], name: str, regex: str) -> ColumnElement[bool]:
+    """A whole-value regular expression made only of literal characters, `.` and `.*`, as a
+    case-sensitive LIKE: SQLite has no regular expressions, so richer ones are refused."""
+    _require_text(column, name, "=~")
+    parts: list[str | _Wildcard] = []
+    index = 0
+    while index < len(regex):
+        character = regex[index]
+        if regex.startswith(".*", index):
+            parts.append(_Wildcard.ANY)
+            index += 2
+            continue
+        if character == "\\" and index + 1 < len(regex):
+            parts.append(regex[index + 1])
+            index += 2
+            continue
+        if character in "^$.+?*()[]{}|\\":
+            if character == ".":
+                parts.append(_Wildcard.ONE)
+                index += 1
+                continue
+            raise QueryError(
+                f"regular expression {regex!r}: only literal characters, '.' and '.*' are supported"
+            )
+        parts.append(character)
+        index += 1
+    return _matches(column, tuple(parts), case_sensitive=True)
+
+
+def list_contains_any(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
+    """The JSON list `column` holds at least one of `values` (never NULL)."""
+    if not _is_json(column):
+        raise QueryError("'in' on a list needs a list field")
+    return _json_contains(column, values, every=False)
+
+
+def is_list_field(column: ColumnElement[Any]) -> bool:
+    return _is_json(column)

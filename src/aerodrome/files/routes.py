@@ -21,7 +21,7 @@ from starlette.responses import Response, StreamingResponse
 from aerodrome.api import API_PREFIX
 from aerodrome.api import deps as api_deps
 from aerodrome.api.crud import ERRORS, envelope, list_model, read_model
-from aerodrome.api.deps import Caller, DbSession, IfMatch, Reader
+from aerodrome.api.deps import Caller, DbSession, IfMatch, OptionalIfMatch, Reader
 from aerodrome.api.listing import check_parameters, parse_embed, parse_list_query
 from aerodrome.api.responses import item_response, list_response
 from aerodrome.api.routing import Route
@@ -274,9 +274,10 @@ async def get_file_content(
 
 @router.delete("/files/{file_id}", name="delete_file", status_code=204, responses=ERRORS)
 async def delete_file(
-    session: DbSession, identity: Caller, if_match: IfMatch, file_id: str
+    session: DbSession, identity: Caller, if_match: OptionalIfMatch, file_id: str
 ) -> Response:
-    """Archive a file (needs If-Match); purge removes it and its content."""
+    """Archive a file; a stale If-Match is refused, a missing one is not (dcictl sends none,
+    and a file's contents never change). Purge removes it and its content."""
     await service.delete_file(session, identity, file_id, if_match=if_match)
     return Response(status_code=204)
 

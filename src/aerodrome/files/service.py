@@ -189,13 +189,14 @@ async def delete_file(
     identity: Identity,
     key: str,
     *,
-    if_match: str,
+    if_match: str | None,
     component_key: str | None = None,
 ) -> None:
-    """Soft delete: the file is archived, its content kept until purged."""
+    """Soft delete: the file is archived, its content kept until purged. Without `if_match`
+    the file is archived whatever its etag."""
     found = await get_file(session, identity, key, component_key=component_key)
     await check_write(session, identity, found)
-    await rows.archive_row(session, FILES, found["id"], if_match=if_match)
+    await rows.archive_row(session, FILES, found["id"], if_match=if_match or found["etag"])
 
 
 async def check_write(session: AsyncSession, identity: Identity, file: Mapping[str, Any]) -> None:

@@ -22,6 +22,9 @@ class Team(ResourceMixin, Base):
     # Members of such a team may read every team's resources (DCI's read-only users).
     reads_all: Mapped[bool] = mapped_column(Boolean, default=False)
     external: Mapped[bool] = mapped_column(Boolean, default=True)
+    country: Mapped[str | None] = mapped_column(String(255))
+    # DCI's flag for teams that may see components before their release.
+    has_pre_release_access: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class User(ResourceMixin, Base):
@@ -43,6 +46,19 @@ class Membership(Base):
     )
     team_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class RemoteciUser(Base):
+    """A user following a remoteci (DCI's remoteci subscribers, told about its jobs)."""
+
+    __tablename__ = "remoteci_users"
+
+    remoteci_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("remotecis.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from aerodrome.api import API_PREFIX
 from aerodrome.api.crud import ERRORS, register_crud, with_parameters
-from aerodrome.api.deps import Caller, DbSession, IfMatch
-from aerodrome.api.responses import JSONResponse, item_response
+from aerodrome.api.deps import Caller, DbSession, IfMatch, Reader
+from aerodrome.api.listing import check_parameters, parse_list_query
+from aerodrome.api.responses import JSONResponse, item_response, list_response
 from aerodrome.api.routing import Route
 from aerodrome.identity import access, schemas
 from aerodrome.identity import service as identity_service
 from aerodrome.identity.service import (
+    USERS,
     AgentService,
     feeder_service,
     remoteci_service,
@@ -82,6 +84,66 @@ def _register_secret_reset(service: AgentService) -> None:
 
 _register_secret_reset(remoteci_service)
 _register_secret_reset(feeder_service)
+
+
+async def get_remoteci_data(
+    request: Request, session: DbSession, identity: Reader, remoteci_id: str
+) -> Response:
+    """The remoteci's `data` object itself; `keys=a,b` keeps only those top-level keys."""
+    check_parameters(request.query_params, {"keys"})
+    keys = request.query_params.get("keys")
+    wanted = None if keys is None else [k for k in keys.split(",") if k]
+    data = await remoteci_service.get_data(session, identity, remoteci_id, wanted)
+    return JSONResponse(data)
+
+
+# dciclient asks for `/data/?keys=...` when it filters and `/data` when it does not.
+for _path in ("/remotecis/{remoteci_id}/data", "/remotecis/{remoteci_id}/data/"):
+    router.add_api_route(
+        _path,
+        get_remoteci_data,
+        methods=["GET"],
+        name="get_remoteci_data",
+        include_in_schema=_path.endswith("data"),
+        responses=ERRORS,
+    )
+
+
+@router.get("/remotecis/{remoteci_id}/users", name="list_remoteci_users", responses=ERRORS)
+async def list_remoteci_users(
+    request: Request, session: DbSession, identity: Reader, remoteci_id: str
+) -> Response:
+    """The users attached to the remoteci (those the caller may see)."""
+    query = parse_list_query(request.query_params, USERS)
+    page = await remoteci_service.list_users(session, identity, remoteci_id, query)
+    return list_response("users", page.rows, page.count)
+
+
+@router.post(
+    "/remotecis/{remoteci_id}/users",
+    name="add_remoteci_user",
+    status_code=201,
+    responses=ERRORS,
+)
+async def add_remoteci_user(
+    session: DbSession, identity: Caller, remoteci_id: str, body: schemas.RemoteciUserAdd
+) -> Response:
+    """Attach a user to the remoteci (members of the remoteci's team)."""
+    row = await remoteci_service.add_user(session, identity, remoteci_id, body.user_id)
+    return JSONResponse({"remoteci_user": row}, status_code=201)
+
+
+@router.delete(
+    "/remotecis/{remoteci_id}/users/{user_id}",
+    name="remove_remoteci_user",
+    status_code=204,
+    responses=ERRORS,
+)
+async def remove_remoteci_user(
+    session: DbSession, identity: Caller, remoteci_id: str, user_id: uuid.UUID
+) -> Response:
+    await remoteci_service.remove_user(session, identity, remoteci_id, user_id)
+    return Response(status_code=204)
 
 
 @router.get("/tokens", name="list_tokens", responses=ERRORS)

@@ -18,13 +18,19 @@ class TeamCreate(Strict):
     name: str = Name
     reads_all: bool = False
     external: bool = True
+    country: str | None = Field(default=None, max_length=255)
+    has_pre_release_access: bool = False
     state: State = "active"
 
 
 class TeamUpdate(Update):
+    nullable = frozenset({"country"})
+
     name: str | None = OptionalName
     reads_all: bool | None = None
     external: bool | None = None
+    country: str | None = Field(default=None, max_length=255)
+    has_pre_release_access: bool | None = None
     state: State | None = None
 
 
@@ -61,6 +67,8 @@ class AgentCreate(Strict):
 
 class AgentUpdate(Update):
     name: str | None = OptionalName
+    # Moving an agent: the caller must belong to both teams (super admins move any).
+    team_id: uuid.UUID | None = None
     data: dict[str, Any] | None = None
     state: State | None = None
 
@@ -71,6 +79,12 @@ class RemoteciCreate(AgentCreate):
 
 class RemoteciUpdate(AgentUpdate):
     public: bool | None = None
+
+
+class RemoteciUserAdd(Strict):
+    """Attach a user to a remoteci (DCI's subscription to a remoteci's jobs)."""
+
+    user_id: uuid.UUID
 
 
 class TokenCreate(Strict):

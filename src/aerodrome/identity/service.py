@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import uuid
@@ -24,10 +25,14 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.crud import ResourceService
+from aerodrome.db import resources as rows
 from aerodrome.db.resources import (
+    ListQuery,
+    Page,
     Relation,
     Resource,
     Row,
@@ -37,9 +42,18 @@ from aerodrome.db.resources import (
     update_row,
 )
 from aerodrome.db.types import utcnow
-from aerodrome.errors import InvalidInput, NotFound, Unauthorized
+from aerodrome.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from aerodrome.identity import access
-from aerodrome.identity.models import ADMIN_TEAM, ApiToken, Feeder, Membership, Remoteci, Team, User
+from aerodrome.identity.models import (
+    ADMIN_TEAM,
+    ApiToken,
+    Feeder,
+    Membership,
+    Remoteci,
+    RemoteciUser,
+    Team,
+    User,
+)
 from aerodrome.identity.passwords import (
     CredentialCache,
     generate_password,
@@ -53,6 +67,7 @@ teams = Team.__table__
 users = User.__table__
 memberships = Membership.__table__
 remotecis = Remoteci.__table__
+remoteci_users = RemoteciUser.__table__
 feeders = Feeder.__table__
 api_tokens = ApiToken.__table__
 
@@ -412,6 +427,17 @@ class AgentService(ResourceService):
         await get_row(session, TEAMS, values["team_id"], access.scope_for(identity))
         return {**values, "api_secret": _new_secret()}
 
+    async def prepare_update(
+        self,
+        session: AsyncSession,
+        identity: Identity,
+        current: Mapping[str, Any],
+        values: dict[str, Any],
+    ) -> dict[str, Any]:
+        if values.get("team_id") not in (None, current["team_id"]):
+            await get_row(session, TEAMS, values["team_id"], access.scope_for(identity))
+        return values
+
     async def create(self, session: AsyncSession, identity: Identity, data: Any) -> Row:
         row = await super().create(session, identity, data)
         return await self._with_secret(session, identity, row)
@@ -450,11 +476,65 @@ class AgentService(ResourceService):
         return row
 
 
+class RemoteciService(AgentService):
+    """Remotecis also keep their `data` readable on its own, and a list of attached users."""
+
+    async def get_data(
+        self, session: AsyncSession, identity: Identity, key: str, keys: Sequence[str] | None
+    ) -> dict[str, Any]:
+        """The remoteci's `data`, or only its top-level `keys` that exist."""
+        data: dict[str, Any] = (await self.get(session, identity, key))["data"]
+        return data if keys is None else {k: data[k] for k in keys if k in data}
+
+    async def list_users(
+        self, session: AsyncSession, identity: Identity, key: str, query: ListQuery
+    ) -> Page:
+        """The attached users the caller may see."""
+        remoteci = await self.get(session, identity, key)
+        attached = select(remoteci_users.c.user_id).where(
+            remoteci_users.c.remoteci_id == remoteci["id"]
+        )
+        scoped = dataclasses.replace(query, filters=(*query.filters, users.c.id.in_(attached)))
+        return await rows.list_rows(session, USERS, scoped, user_service.scope(identity))
+
+    async def add_user(
+        self, session: AsyncSession, identity: Identity, key: str, user_id: uuid.UUID
+    ) -> Row:
+        """Attach a user the caller may see; only the remoteci's team members may attach."""
+        remoteci = await self.get(session, identity, key)
+        await self.check_write(session, identity, remoteci)
+        try:
+            user = await user_service.get(session, identity, user_id)
+        except NotFound:
+            raise InvalidInput(
+                f"unknown user_id {user_id}", payload={"user_id": str(user_id)}
+            ) from None
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    insert(remoteci_users).values(remoteci_id=remoteci["id"], user_id=user["id"])
+                )
+        except IntegrityError:
+            raise Conflict(f"user {user_id} is already attached to this remoteci") from None
+        return {"remoteci_id": remoteci["id"], "user_id": user["id"]}
+
+    async def remove_user(
+        self, session: AsyncSession, identity: Identity, key: str, user_id: uuid.UUID
+    ) -> None:
+        remoteci = await self.get(session, identity, key)
+        await self.check_write(session, identity, remoteci)
+        stmt = delete(remoteci_users).where(
+            remoteci_users.c.remoteci_id == remoteci["id"], remoteci_users.c.user_id == user_id
+        )
+        if not (await session.execute(stmt)).rowcount:  # type: ignore[attr-defined]
+            raise NotFound(f"user {user_id} is not attached to this remoteci")
+
+
 def _new_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
 team_service = TeamService(TEAMS)
 user_service = UserService(USERS)
-remoteci_service = AgentService(REMOTECIS)
+remoteci_service = RemoteciService(REMOTECIS)
 feeder_service = AgentService(FEEDERS)

@@ -15,6 +15,7 @@ from aerodrome.api.listing import check_parameters, parse_list_query
 from aerodrome.api.responses import JSONResponse, item_response, list_response
 from aerodrome.api.routing import Route
 from aerodrome.db.resources import ListQuery
+from aerodrome.errors import InvalidInput
 from aerodrome.work import scheduling, schemas
 from aerodrome.work import service as work_service
 from aerodrome.work.service import (
@@ -174,6 +175,51 @@ async def delete_job_keyvalue(
 ) -> Response:
     await work_service.delete_keyvalue(session, identity, job_id, name=body.key)
     return Response(status_code=204)
+
+
+_SEARCH_PAGING = {"sort", "limit", "offset"}
+
+
+async def search_jobs(request: Request, session: DbSession, identity: Reader) -> Response:
+    """DCI's job analytics (`dcictl job-search --query "(topic.name='OCP-4.19')"`), answered
+    in the Elasticsearch shape DCI returns: `hits.total.value` and `hits.hits[]._source`.
+    `includes`/`excludes` keep or drop top-level fields of each job."""
+    params = request.query_params
+    check_parameters(params, {"query", "includes", "excludes", "json-aggs", *_SEARCH_PAGING})
+    if "json-aggs" in params:
+        raise InvalidInput("aggregations (json-aggs) are not supported")
+    text = params.get("query")
+    if not text:
+        raise InvalidInput("a query parameter is required")
+    paging = {k: v for k, v in params.items() if k in _SEARCH_PAGING}
+    query = parse_list_query(paging, JOBS)
+    page = await work_service.search_jobs(session, identity, text, query)
+    includes = [f for f in params.get("includes", "").split(",") if f]
+    excludes = set(filter(None, params.get("excludes", "").split(",")))
+    hits = [
+        {
+            "_index": "jobs",
+            "_id": job["id"],
+            "_source": {
+                k: v
+                for k, v in job.items()
+                if (not includes or k in includes) and k not in excludes
+            },
+        }
+        for job in page.rows
+    ]
+    return JSONResponse({"hits": {"total": {"value": page.count, "relation": "eq"}, "hits": hits}})
+
+
+# dciclient POSTs its search with the query in the URL; a browser or curl may GET it.
+for method in ("GET", "POST"):
+    router.add_api_route(
+        "/analytics/jobs",
+        search_jobs,
+        methods=[method],
+        name=f"search_jobs_{method.lower()}",
+        responses=ERRORS,
+    )
 
 
 @router.get("/jobstates", name="list_jobstates", responses=ERRORS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from aerodrome.schemas import Strict, Update
 
@@ -99,6 +99,14 @@ class PipelineUpdate(Update):
     name: str | None = Field(default=None, min_length=1, max_length=512)
     data: dict[str, Any] | None = None
     state: State | None = None
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state_from_flag(cls, value: Any) -> Any:
+        # dcictl's `pipeline-update --active/--no-active` sends the flag itself, true or false.
+        if isinstance(value, bool):
+            return "active" if value else "inactive"
+        return value
 
 
 class JobDefinitionCreate(Strict):

@@ -12,9 +12,11 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aerodrome.api.query import QueryError
+from aerodrome.api.search import Related, SearchFields, compile_search
 from aerodrome.catalog import service as catalog_service
 from aerodrome.catalog.service import COMPONENTS, PRODUCTS, TOPICS
 from aerodrome.crud import ResourceService
@@ -505,6 +507,69 @@ class JobDefinitionService(ResourceService):
         except NotFound:
             raise InvalidInput(f"unknown topic_id {values['topic_id']}") from None
         return values
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+def _one_related(resource: Resource, local_key: str) -> Related:
+    table = resource.table
+
+    def wrap(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return select(table.c.id).where(table.c.id == jobs.c[local_key], condition).exists()
+
+    return Related(resource.fields, wrap)
+
+
+def _components_related() -> Related:
+    table = COMPONENTS.table
+
+    def wrap(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return (
+            select(job_components.c.job_id)
+            .join(table, table.c.id == job_components.c.component_id)
+            .where(job_components.c.job_id == jobs.c.id, condition)
+            .exists()
+        )
+
+    return Related(COMPONENTS.fields, wrap)
+
+
+def _keyvalues_related() -> Related:
+    def wrap(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return select(keyvalues.c.job_id).where(keyvalues.c.job_id == jobs.c.id, condition).exists()
+
+    return Related({"key": keyvalues.c.key, "value": keyvalues.c.value}, wrap)
+
+
+# What `job-search` queries may name: a job's columns and those of what it refers to. A
+# condition on a related row is an EXISTS; the job list's team scope still applies on top.
+JOB_SEARCH_FIELDS = SearchFields(
+    fields={**JOBS.fields, "pipeline_id": jobs.c.run_id},
+    related={
+        "topic": _one_related(TOPICS, "topic_id"),
+        "product": _one_related(PRODUCTS, "product_id"),
+        "team": _one_related(identity_service.TEAMS, "team_id"),
+        "remoteci": _one_related(identity_service.REMOTECIS, "remoteci_id"),
+        "pipeline": _one_related(RUNS, "run_id"),
+        "jobdefinition": _one_related(JOBDEFINITIONS, "jobdefinition_id"),
+        "components": _components_related(),
+        "keys_values": _keyvalues_related(),
+    },
+)
+SEARCH_EMBEDS = ("topic", "remoteci", "team", "pipeline", "components")
+
+
+async def search_jobs(
+    session: AsyncSession, identity: Identity, text: str, query: ListQuery
+) -> Page:
+    """The jobs, among those `identity` may see, that match a `job-search` query."""
+    try:
+        condition = compile_search(text, JOB_SEARCH_FIELDS)
+    except QueryError as exc:
+        raise InvalidInput(str(exc)) from exc
+    scoped = dataclasses.replace(query, filters=(*query.filters, condition))
+    return await job_service.list_jobs(session, identity, scoped, SEARCH_EMBEDS)
 
 
 # --- key/values -------------------------------------------------------------------------------

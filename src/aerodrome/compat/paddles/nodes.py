@@ -43,6 +43,10 @@ def node_json(row: Row) -> dict[str, Any]:
     """A node as paddles shows it."""
     shown = {key: row.get(key) for key in (*_TEXT, "name", "up", "is_vm", "locked")}
     shown["locked_since"] = t.format_time(row.get("locked_since"))
+    # paddles' vm_host is a relation it serializes as the host node, and `teuthology-lock
+    # --list` reads its `name`; writes name the host by its name.
+    vm_host = row.get("vm_host")
+    shown["vm_host"] = {"name": vm_host} if vm_host else None
     return shown
 
 

@@ -79,6 +79,9 @@ _NOT_DATA: Final = frozenset(
 )
 
 
+_UNSET_JOB: Final[Mapping[str, None]] = dict.fromkeys(sorted(JOB_KEYS))
+
+
 def format_time(value: datetime | str | None) -> str | None:
     """`YYYY-MM-DD HH:MM:SS` in UTC (isoformat is several times faster than strftime); the
     statements of runs and their jobs already return their timestamps so."""
@@ -208,7 +211,9 @@ def job_write(body: Any) -> JobWrite:
 def job_json(row: Row, fields: Sequence[str] | None = None) -> dict[str, Any]:
     """A job as paddles shows it: its stored keys plus the server's own."""
     status = TO_PADDLES.get(row["status"], "unknown")
-    shown: dict[str, Any] = dict(row.get("data") or {})
+    # paddles shows every job key, unset ones as null, and teuthology indexes some of them
+    # directly (the supervisor reads `failure_reason` of a node's last jobs).
+    shown: dict[str, Any] = {**_UNSET_JOB, **(row.get("data") or {})}
     shown.update({name: row.get(name) for name in _TEXT_COLUMNS})
     shown.update(
         job_id=row["run_job_id"],
