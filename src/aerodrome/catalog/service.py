@@ -7,15 +7,14 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.catalog.models import Component, ComponentType, Product, ProductTeam, Topic
 from aerodrome.crud import ResourceService
 from aerodrome.db import resources as rows
 from aerodrome.db.resources import ListQuery, Page, Relation, Resource, Row, get_row
-from aerodrome.errors import Conflict, InvalidInput, NotFound
+from aerodrome.errors import InvalidInput, NotFound
 from aerodrome.identity import access
 from aerodrome.identity import service as identity_service
 from aerodrome.identity.principal import Identity
@@ -188,25 +187,19 @@ class ProductService(ResourceService):
         product = await self.get(session, identity, key)
         await self.check_write(session, identity, product)
         await _require_existing(session, identity_service.TEAMS, "team_id", team_id)
-        try:
-            async with session.begin_nested():
-                await session.execute(
-                    product_teams.insert().values(product_id=product["id"], team_id=team_id)
-                )
-        except IntegrityError:
-            raise Conflict(f"team {team_id} already has access to this product") from None
-        return {"product_id": product["id"], "team_id": team_id}
+        link = {"product_id": product["id"], "team_id": team_id}
+        duplicate = f"team {team_id} already has access to this product"
+        await rows.add_link(session, product_teams, link, duplicate=duplicate)
+        return link
 
     async def remove_team(
         self, session: AsyncSession, identity: Identity, key: str, team_id: uuid.UUID
     ) -> None:
         product = await self.get(session, identity, key)
         await self.check_write(session, identity, product)
-        stmt = delete(product_teams).where(
-            product_teams.c.product_id == product["id"], product_teams.c.team_id == team_id
-        )
-        if not (await session.execute(stmt)).rowcount:  # type: ignore[attr-defined]
-            raise NotFound(f"team {team_id} has no access to this product")
+        link = {"product_id": product["id"], "team_id": team_id}
+        missing = f"team {team_id} has no access to this product"
+        await rows.remove_link(session, product_teams, link, missing=missing)
 
 
 class ComponentTypeService(ResourceService):

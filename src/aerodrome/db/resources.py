@@ -319,6 +319,27 @@ async def archive_row(
     await update_row(session, resource, row_id, if_match=if_match, values={"state": ARCHIVED})
 
 
+async def add_link(
+    session: AsyncSession, table: Table, values: Mapping[str, Any], *, duplicate: str
+) -> None:
+    """Insert a row of a link table (product ↔ team, remoteci ↔ user); an existing link is a
+    Conflict saying `duplicate`, and the caller's transaction goes on."""
+    try:
+        async with session.begin_nested():
+            await session.execute(insert(table).values(**values))
+    except IntegrityError:
+        raise Conflict(duplicate) from None
+
+
+async def remove_link(
+    session: AsyncSession, table: Table, values: Mapping[str, Any], *, missing: str
+) -> None:
+    """Delete a row of a link table; NotFound saying `missing` when there is none."""
+    stmt = delete(table).where(*(table.c[name] == value for name, value in values.items()))
+    if not (await session.execute(stmt)).rowcount:  # type: ignore[attr-defined]
+        raise NotFound(missing)
+
+
 async def list_archived(session: AsyncSession, resource: Resource, scope: ScopeFor) -> list[Row]:
     stmt = (
         select(resource.table)

@@ -25,7 +25,6 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.crud import ResourceService
@@ -42,7 +41,7 @@ from aerodrome.db.resources import (
     update_row,
 )
 from aerodrome.db.types import utcnow
-from aerodrome.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from aerodrome.errors import InvalidInput, NotFound, Unauthorized
 from aerodrome.identity import access
 from aerodrome.identity.models import (
     ADMIN_TEAM,
@@ -509,25 +508,19 @@ class RemoteciService(AgentService):
             raise InvalidInput(
                 f"unknown user_id {user_id}", payload={"user_id": str(user_id)}
             ) from None
-        try:
-            async with session.begin_nested():
-                await session.execute(
-                    insert(remoteci_users).values(remoteci_id=remoteci["id"], user_id=user["id"])
-                )
-        except IntegrityError:
-            raise Conflict(f"user {user_id} is already attached to this remoteci") from None
-        return {"remoteci_id": remoteci["id"], "user_id": user["id"]}
+        link = {"remoteci_id": remoteci["id"], "user_id": user["id"]}
+        duplicate = f"user {user_id} is already attached to this remoteci"
+        await rows.add_link(session, remoteci_users, link, duplicate=duplicate)
+        return link
 
     async def remove_user(
         self, session: AsyncSession, identity: Identity, key: str, user_id: uuid.UUID
     ) -> None:
         remoteci = await self.get(session, identity, key)
         await self.check_write(session, identity, remoteci)
-        stmt = delete(remoteci_users).where(
-            remoteci_users.c.remoteci_id == remoteci["id"], remoteci_users.c.user_id == user_id
-        )
-        if not (await session.execute(stmt)).rowcount:  # type: ignore[attr-defined]
-            raise NotFound(f"user {user_id} is not attached to this remoteci")
+        link = {"remoteci_id": remoteci["id"], "user_id": user_id}
+        missing = f"user {user_id} is not attached to this remoteci"
+        await rows.remove_link(session, remoteci_users, link, missing=missing)
 
 
 def _new_secret() -> str:
