@@ -395,6 +395,8 @@ def test_remoteci_commands(live_server_world: tuple[DciWorld, DciWorld]) -> None
 
     attached = dcictl(env, "remoteci-attach-user", remoteci["id"], "--user-id", ours.user["id"])
     assert attached["remoteci_user"]["user_id"] == ours.user["id"]
+    again = ("remoteci-attach-user", remoteci["id"], "--user-id", ours.user["id"])
+    _refused(dcictl(env, *again), 409)
     listed = dcictl(env, "remoteci-list-user", remoteci["id"])
     assert (_names(listed, "users"), listed["_meta"]["count"]) == (["ours-user"], 1)
     # Another team may neither attach its users to our remoteci nor ours to theirs.
@@ -412,8 +414,10 @@ def test_remoteci_commands(live_server_world: tuple[DciWorld, DciWorld]) -> None
         dcictl(env, "remoteci-attach-user", remoteci["id"], "--user-id", theirs.user["id"]), 400
     )
     _refused(dcictl(theirs.user_env, "remoteci-list-user", remoteci["id"]), 404)
-    _deleted(dcictl(env, "remoteci-unattach-user", remoteci["id"], "--user-id", ours.user["id"]))
+    detach = ("remoteci-unattach-user", remoteci["id"], "--user-id", ours.user["id"])
+    _deleted(dcictl(env, *detach))
     assert dcictl(env, "remoteci-list-user", remoteci["id"])["users"] == []
+    _refused(dcictl(env, *detach), 404)
 
     _refused(
         dcictl(
