@@ -189,3 +189,28 @@ async def test_fifty_concurrent_lock_many_never_share_a_node(live_server: LiveSe
         if response.status_code == 200:
             for node in response.json():
                 assert owners[node["name"]] == node["locked_by"]
+
+
+async def test_lock_many_again_with_the_same_description_reuses_the_nodes(
+    client: httpx.AsyncClient,
+) -> None:
+    """paddles recycles a caller's locks: a job that locks its machines twice keeps them."""
+    await add_nodes(client, "smithi", 4)
+    body = {"count": 2, "locked_by": "a", "machine_type": "smithi", "description": "run/1"}
+    first = await client.post("/nodes/lock_many/", json=body, headers=ADMIN)
+    assert first.status_code == 200, first.text
+    again = await client.post("/nodes/lock_many/", json=body, headers=ADMIN)
+    assert again.status_code == 200, again.text
+    assert [n["name"] for n in again.json()] == [n["name"] for n in first.json()]
+    assert len(await nodes(client, "?locked=1")) == 2
+    # Another description, or another owner, takes free nodes.
+    other = await client.post(
+        "/nodes/lock_many/", json={**body, "description": "run/2"}, headers=ADMIN
+    )
+    assert other.status_code == 200, other.text
+    assert not {n["name"] for n in other.json()} & {n["name"] for n in first.json()}
+    refused = await client.post("/nodes/lock_many/", json={**body, "locked_by": "b"}, headers=ADMIN)
+    assert (refused.status_code, refused.json()) == (503, {"message": "only 0 nodes available"})
+    # More nodes than the description holds: free ones, all or none.
+    more = await client.post("/nodes/lock_many/", json={**body, "count": 3}, headers=ADMIN)
+    assert (more.status_code, more.json()) == (503, {"message": "only 0 nodes available"})

@@ -200,10 +200,19 @@ async def lock_many(
     filters: NodeFilter,
     description: str | None = None,
 ) -> list[Row]:
-    """Lock `count` free, up nodes matching `filters`, all or none."""
+    """Lock `count` free, up nodes matching `filters`, all or none.
+
+    As paddles does, a caller asking again with the same `description` (a job locking its
+    machines a second time) first gets back nodes it already holds for it, when it holds at
+    least `count`."""
     owner = _require_owner(locked_by)
     if count < 1:
         raise InvalidInput("count must be a positive integer")
+    if description is not None:
+        held = NodeFilter(**{**filters.__dict__, "locked": True, "up": True, "locked_by": owner})
+        reused = await _relock(session, held, description, count)
+        if reused is not None:
+            return reused
     free = NodeFilter(**{**filters.__dict__, "locked": False, "up": True})
     ids = list((await session.execute(free_nodes(free, count))).scalars())
     if len(ids) < count:
@@ -219,6 +228,27 @@ async def lock_many(
     if len(locked) < count:  # cannot happen under the row locks; never hand out part of a set
         raise NotEnoughNodes(f"only {len(locked)} nodes available")
     return sorted(locked, key=lambda row: str(row["name"]))
+
+
+async def _relock(
+    session: AsyncSession, held: NodeFilter, description: str, count: int
+) -> list[Row] | None:
+    """`count` nodes matching `held` locked with `description`, their lock renewed; None when
+    there are fewer."""
+    mine = select(C.id).where(*_where(held), C.description == description).order_by(C.name)
+    ids = list((await session.execute(mine.limit(count).with_for_update())).scalars())
+    if len(ids) < count:
+        return None
+    statement = (
+        update(NODES)
+        .where(C.id.in_(ids))
+        .values(updated_at=utcnow(), etag=new_etag())
+        .returning(NODES)
+    )
+    return sorted(
+        (dict(row) for row in (await session.execute(statement)).mappings()),
+        key=lambda row: str(row["name"]),
+    )
 
 
 def free_nodes(filters: NodeFilter, count: int) -> Select[Any]:
