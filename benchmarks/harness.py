@@ -3,6 +3,7 @@ and `wrk` with its figures parsed."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -45,9 +46,11 @@ async def drop_database(url: str) -> None:
 
 
 def machine_line() -> str:
-    """How fast this machine is right now, printed above every benchmark's figures: the same
-    machine kind has been measured two to four times slower from one day to the next, and a
-    figure means little without it. The reference is a fixed pure-Python loop (best of 3)."""
+    """How fast this machine is right now, printed above every benchmark's figures: machines of
+    the same kind have given figures two to four times apart from one day to the next, and a
+    figure means little without this. Two references: a fixed pure-Python loop (best of 3),
+    and the mean round trip of `SELECT 1` to the local PostgreSQL, which also measures how fast
+    one process wakes another (on a slow day it was 0.7 ms while the loop stayed at 150 ms)."""
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()
@@ -55,7 +58,25 @@ def machine_line() -> str:
         for number in range(2_000_000):
             total += number
         best = min(best, time.perf_counter() - started)
-    return f"machine: {os.cpu_count()} CPUs; reference loop (2M additions) {best * 1000:.0f} ms"
+    return (
+        f"machine: {os.cpu_count()} CPUs; reference loop (2M additions) {best * 1000:.0f} ms; "
+        f"PostgreSQL SELECT 1 round trip {asyncio.run(_postgres_round_trip_ms()):.3f} ms"
+    )
+
+
+async def _postgres_round_trip_ms(rounds: int = 1000) -> float:
+    engine = create_async_engine(POSTGRES_ADMIN)
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        for _ in range(50):  # warm-up
+            await raw.fetchval("SELECT 1")
+        started = time.perf_counter()
+        for _ in range(rounds):
+            await raw.fetchval("SELECT 1")
+        elapsed = time.perf_counter() - started
+    await engine.dispose()
+    return elapsed / rounds * 1000
 
 
 def free_port() -> int:
