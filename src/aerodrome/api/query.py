@@ -107,7 +107,8 @@ def _base_type(column: ColumnElement[Any]) -> TypeEngine[Any]:
     return kind
 
 
-def _is_json(column: ColumnElement[Any]) -> bool:
+def is_list_field(column: ColumnElement[Any]) -> bool:
+    """Whether `column` holds a JSON list (tags and the like)."""
     return isinstance(_base_type(column), JSON)
 
 
@@ -117,7 +118,7 @@ def _require_text(column: ColumnElement[Any], name: str, what: str) -> None:
 
 
 def _require_scalar(column: ColumnElement[Any], name: str, what: str) -> None:
-    if _is_json(column):
+    if is_list_field(column):
         raise QueryError(
             f"{what} cannot be used on the list field {name!r}; "
             "use contains(), not_contains() or null()"
@@ -159,7 +160,8 @@ _COERCIONS: tuple[tuple[_Kinds, _Converter, str], ...] = (
 )
 
 
-def _coerce(column: ColumnElement[Any], name: str, text: str) -> Any:
+def coerce(column: ColumnElement[Any], name: str, text: str) -> Any:
+    """`text` as a value of `column`'s type (QueryError naming `name` if it is not one)."""
     kind = _base_type(column)
     for kind_class, convert, expected in _COERCIONS:
         if isinstance(kind, kind_class):
@@ -309,7 +311,7 @@ def _sqlite_members(column: ColumnElement[Any], values: Sequence[str]) -> list[C
 
 
 def _is_null(column: ColumnElement[Any]) -> ColumnElement[bool]:
-    if not _is_json(column):
+    if not is_list_field(column):
         return column.is_(None)
     # A JSON column may hold the JSON value null, which is as empty as SQL NULL.
     json_null = _PerDialect(
@@ -333,9 +335,9 @@ def _where_condition(part: str, fields: Fields) -> ColumnElement[bool]:
     if "*" in value:
         _require_text(column, name, "a '*' wildcard")
         return _matches(column, _star_pattern(value), case_sensitive=True)
-    if _is_json(column):
+    if is_list_field(column):
         return _json_contains(column, [value], every=True)
-    equal: ColumnElement[bool] = column == _coerce(column, name, value)
+    equal: ColumnElement[bool] = column == coerce(column, name, value)
     return equal
 
 
@@ -552,7 +554,7 @@ def _compare(
         raise QueryError(
             f"{call.operator}() cannot order the boolean field {name!r}; use eq() or ne()"
         )
-    condition: ColumnElement[bool] = compare(column, _coerce(column, name, value))
+    condition: ColumnElement[bool] = compare(column, coerce(column, name, value))
     return condition
 
 
@@ -566,7 +568,7 @@ def _like(call: _Call, fields: Fields, *, case_sensitive: bool) -> ColumnElement
 def _contains(call: _Call, fields: Fields, *, negate: bool) -> ColumnElement[bool]:
     name, *values = _values(call, 2, variadic=True)
     column = _field(fields, name)
-    if not _is_json(column):
+    if not is_list_field(column):
         raise QueryError(f"{call.operator}() needs a list field, and {name!r} is not one")
     if not negate:
         return _json_contains(column, values, every=True)
@@ -603,11 +605,6 @@ _HANDLERS: dict[str, _Handler] = {
 # --- for other query languages (the job search DSL) -------------------------------------------
 
 
-def coerce(column: ColumnElement[Any], name: str, text: str) -> Any:
-    """`text` as a value of `column`'s type (QueryError naming `name` if it is not one)."""
-    return _coerce(column, name, text)
-
-
 def regex_match(column: ColumnElement[Any], name: str, regex: str) -> ColumnElement[bool]:
     """A whole-value regular expression made only of literal characters, `.` and `.*`, as a
     case-sensitive LIKE: SQLite has no regular expressions, so richer ones are refused."""
@@ -639,10 +636,6 @@ def regex_match(column: ColumnElement[Any], name: str, regex: str) -> ColumnElem
 
 def list_contains_any(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
     """The JSON list `column` holds at least one of `values` (never NULL)."""
-    if not _is_json(column):
+    if not is_list_field(column):
         raise QueryError("'in' on a list needs a list field")
     return _json_contains(column, values, every=False)
-
-
-def is_list_field(column: ColumnElement[Any]) -> bool:
-    return _is_json(column)

@@ -114,24 +114,21 @@ async def expire_silent_jobs(session: AsyncSession, settings: Settings, now: dat
         return 0
     running_cutoff = now - timedelta(seconds=settings.job_dead_after_seconds)
     queued_cutoff = now - timedelta(seconds=settings.queued_dead_after_seconds)
-    moves: dict[uuid.UUID, Counter[tuple[str | None, str | None]]] = {}
-    changed = 0
-
-    def moved(run_ids: list[uuid.UUID | None], move: tuple[str, str]) -> None:
-        nonlocal changed
-        changed += len(run_ids)
-        for run_id in run_ids:
-            if run_id is not None:
-                moves.setdefault(run_id, Counter())[move] += 1
-
+    changes: list[tuple[uuid.UUID | None, tuple[str, str]]] = []
     if settings.requeue_lapsed_claims:
         requeues = settings.requeue_lapsed_claims
-        moved(await _requeue_lapsed(session, requeues, running_cutoff, now), (CLAIMED, QUEUED))
+        lapsed = await _requeue_lapsed(session, requeues, running_cutoff, now)
+        changes += [(run_id, (CLAIMED, QUEUED)) for run_id in lapsed]
     for status, cutoff in [*((s, running_cutoff) for s in ACTIVE), (QUEUED, queued_cutoff)]:
-        moved(await _expire(session, status, cutoff, now), (status, DEAD))
+        expired = await _expire(session, status, cutoff, now)
+        changes += [(run_id, (status, DEAD)) for run_id in expired]
+    moves: dict[uuid.UUID, Counter[tuple[str | None, str | None]]] = {}
+    for run_id, move in changes:
+        if run_id is not None:
+            moves.setdefault(run_id, Counter())[move] += 1
     for run_id, run_moves in moves.items():
         await rollup.count_job_moves(session, run_id, run_moves)
-    return changed
+    return len(changes)
 
 
 async def expiry_round(database: Database, settings: Settings) -> int:
