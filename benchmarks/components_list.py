@@ -27,7 +27,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 from sqlalchemy import insert
 
 from aerodrome.catalog.models import Component, ComponentType
@@ -35,7 +34,16 @@ from aerodrome.db.migrate import upgrade
 from aerodrome.db.session import Database
 from aerodrome.identity import service as identity_service
 from aerodrome.settings import Settings
-from harness import PASSWORD, create_database, drop_database, machine_line, start_server, wrk
+from harness import (
+    PASSWORD,
+    create_database,
+    drop_database,
+    machine_line,
+    one_connection,
+    one_connection_line,
+    start_server,
+    wrk,
+)
 
 TYPES = [f"type-{i}" for i in range(20)]
 QUERY = "/api/v1/components?limit=20&where=type:type-7&sort=-created_at"
@@ -119,16 +127,6 @@ async def load(url: str, count: int) -> None:
     await database.dispose()
 
 
-def serial_mean_ms(url: str, headers: dict[str, str], requests: int = 2000) -> float:
-    with httpx.Client(headers=headers) as client:
-        for _ in range(100):
-            client.get(url)
-        started = time.perf_counter()
-        for _ in range(requests):
-            assert client.get(url).status_code == 200
-        return (time.perf_counter() - started) / requests * 1000
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
@@ -180,12 +178,11 @@ def report(args: argparse.Namespace, base: str) -> None:
         f"p50 {paced['p50']:.2f} ms  p90 {paced['p90']:.2f} ms  p99 {paced['p99']:.2f} ms  "
         f"{paced['rps']:.0f} req/s  non-2xx {paced['non_2xx']:.0f}"
     )
-    single = serial_mean_ms(base + QUERY, basic)
-    print(f"GET {QUERY} (Basic) over one connection: {single:.3f} ms mean")
-    authenticated = serial_mean_ms(base + SAME_FOR_EVERYONE, basic)
-    anonymous = serial_mean_ms(base + SAME_FOR_EVERYONE, {})
+    print(f"GET {QUERY} (Basic), {one_connection_line(one_connection(base + QUERY, basic))}")
+    authenticated = one_connection(base + SAME_FOR_EVERYONE, basic)["mean"]
+    anonymous = one_connection(base + SAME_FOR_EVERYONE, {})["mean"]
     print(
-        f"GET {SAME_FOR_EVERYONE} over one connection: Basic {authenticated:.3f} ms, "
+        f"GET {SAME_FOR_EVERYONE} over one connection, mean: Basic {authenticated:.3f} ms, "
         f"anonymous {anonymous:.3f} ms, authentication costs {authenticated - anonymous:.3f} ms"
     )
 

@@ -34,7 +34,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 from dciauth.v2.headers import generate_headers
 from sqlalchemy import text
 
@@ -50,6 +49,8 @@ from harness import (
     drop_database,
     free_port,
     machine_line,
+    one_connection,
+    one_connection_line,
     start_server,
     wrk,
 )
@@ -189,27 +190,11 @@ def schedule_script(signed: list[dict[str, str]], data: str) -> str:
     )
 
 
-def serial_mean_ms(
-    method: str, url: str, headers: list[dict[str, str]], data: str | None, requests: int
-) -> float:
-    """Mean latency over one connection (no queueing), cycling through `headers`."""
-    with httpx.Client() as client:
-        for i in range(20):
-            client.request(method, url, headers=headers[i % len(headers)], content=data)
-        started = time.perf_counter()
-        for i in range(requests):
-            response = client.request(
-                method, url, headers=headers[(i + 20) % len(headers)], content=data
-            )
-            assert response.status_code < 300, (response.status_code, response.text, url)
-        return (time.perf_counter() - started) / requests * 1000
-
-
-def _line(label: str, figures: dict[str, float], serial: float) -> str:
+def _line(label: str, figures: dict[str, float], single: dict[str, float]) -> str:
     return (
         f"{label}: p50 {figures['p50']:.2f} ms  p90 {figures['p90']:.2f} ms  "
         f"p99 {figures['p99']:.2f} ms  {figures['rps']:.0f} req/s  "
-        f"non-2xx {figures['non_2xx']:.0f}; one connection: {serial:.2f} ms mean"
+        f"non-2xx {figures['non_2xx']:.0f}; {one_connection_line(single)}"
     )
 
 
@@ -227,8 +212,8 @@ def report(args: argparse.Namespace, base: str, port: int) -> None:
         basic = {"Authorization": f"Basic {token}"}
         wrk(base + LIST, basic, args.connections, 3)  # warm-up: the workers remember the login
         figures = wrk(base + LIST, basic, args.connections, args.seconds)
-        serial = serial_mean_ms("GET", base + LIST, [basic], None, 300)
-        print(_line(f"GET {LIST} as {login}", figures, serial), flush=True)
+        single = one_connection(base + LIST, basic)
+        print(_line(f"GET {LIST} as {login}", figures, single), flush=True)
         paced = wrk(base + LIST, basic, args.connections, args.seconds, pause_ms=args.pause_ms)
         print(_paced_line(f"GET {LIST} as {login}", paced, args.pause_ms), flush=True)
     host = f"127.0.0.1:{port}"
@@ -238,8 +223,8 @@ def report(args: argparse.Namespace, base: str, port: int) -> None:
         signed = signed_headers(host, remotecis, data)
         script = schedule_script(signed, data)
         figures = wrk(base + SCHEDULE, {}, args.connections, args.seconds, script)
-        serial = serial_mean_ms("POST", base + SCHEDULE, signed[::-1], data, 300)
-        print(_line(f"POST {SCHEDULE} {label}", figures, serial), flush=True)
+        single = one_connection(base + SCHEDULE, {}, script=script)
+        print(_line(f"POST {SCHEDULE} {label}", figures, single), flush=True)
         paced = wrk(base + SCHEDULE, {}, args.connections, args.seconds, script, args.pause_ms)
         print(_paced_line(f"POST {SCHEDULE} {label}", paced, args.pause_ms), flush=True)
 

@@ -35,6 +35,8 @@ from harness import (
     create_database,
     drop_database,
     machine_line,
+    one_connection,
+    one_connection_line,
     run_wrk,
     start_server,
     wrk,
@@ -154,17 +156,6 @@ async def seed_write_runs(base: str, headers: dict[str, str]) -> None:
                 response.raise_for_status()
 
 
-def serial_ms(url: str, headers: dict[str, str], method: str, requests: int = 200) -> float:
-    """Mean latency over one connection: the service time, without queueing."""
-    with httpx.Client(headers=headers) as client:
-        for _ in range(20):
-            client.request(method, url)
-        started = time.perf_counter()
-        for _ in range(requests):
-            assert client.request(method, url).status_code == 200
-        return (time.perf_counter() - started) / requests * 1000
-
-
 def show(label: str, figures: dict[str, float]) -> None:
     print(
         f"{label}: p50 {figures['p50']:.2f} ms  p99 {figures['p99']:.2f} ms  "
@@ -195,13 +186,14 @@ def report(args: argparse.Namespace, base: str) -> None:
     show("GET /paddles/runs/<300-job run>/", wrk(big, basic, connections, seconds))
     head = 'wrk.method = "HEAD"'
     show("HEAD /paddles/runs/<run>/", wrk(big, basic, connections, seconds, head))
-    for label, path, method in [
-        ("GET /paddles/runs/", "/paddles/runs/", "GET"),
-        ("GET <300-job run>", f"/paddles/runs/{BIG_RUN}/", "GET"),
-        ("HEAD <run>", f"/paddles/runs/{BIG_RUN}/", "HEAD"),
-        ("GET chained filter", CHAINED, "GET"),
+    for label, path, script in [
+        ("GET /paddles/runs/", "/paddles/runs/", ""),
+        ("GET <300-job run>", f"/paddles/runs/{BIG_RUN}/", ""),
+        ("HEAD <run>", f"/paddles/runs/{BIG_RUN}/", head),
+        ("GET chained filter", CHAINED, ""),
     ]:
-        print(f"{label} over one connection: {serial_ms(base + path, basic, method):.2f} ms mean")
+        figures = one_connection(base + path, basic, script=script)
+        print(f"{label}, {one_connection_line(figures)}", flush=True)
     asyncio.run(seed_write_runs(base, basic))
     json_headers = {**basic, "Content-Type": "application/json"}
     writes, output = run_wrk(base + "/", json_headers, connections, seconds, WRITES_LUA)
