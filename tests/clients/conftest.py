@@ -170,11 +170,8 @@ def teuthology_env(tmp_path: Path, live_server: LiveServer) -> dict[str, str]:
     # JSON is YAML: teuthology reads this file (and the archive's) with yaml.safe_load.
     path = tmp_path / "teuthology.yaml"
     path.write_text(json.dumps(config))
-    # gevent's default libev loop (teuthology pins gevent < 25) sometimes ends with LoopExit in
-    # teuthology's parallel unlock when the machine is starved of CPU, as CI machines are: a
-    # greenlet yielding inside urllib3's pool is never resumed. Under the same load the libuv
-    # loop passed 30 runs out of 30 where libev failed about one in six.
     env = {**os.environ, "TEUTHOLOGY_CONFIG": str(path), "HOME": str(tmp_path)}
+    # Less often stuck than libev (see TeuthologyLoopExit).
     return {**env, "GEVENT_LOOP": "libuv"}
 
 
@@ -191,11 +188,31 @@ def write_job(archive: Path, run: str, job_id: str, files: dict[str, dict[str, A
         (job_dir / name).write_text(json.dumps(content))
 
 
+class TeuthologyLoopExit(Exception):
+    """teuthology died of gevent's `LoopExit`, not of an answer of ours.
+
+    Under a starved CPU (CI), a greenlet of teuthology's parallel unlock sometimes yields inside
+    urllib3's connection pool and is never resumed; the hub then has nothing to wait for. With
+    three busy loops on two CPUs about one run in six failed on gevent's default libev loop, none
+    in thirty on libuv, and one in a whole CI run on libuv. teuthology pins gevent < 25."""
+
+
+# A test that fails only this way is run again, at most twice; any other failure stands.
+RERUN_ON_LOOP_EXIT = pytest.mark.flaky(reruns=2, only_rerun=["TeuthologyLoopExit"])
+
+
+def check_teuthology(result: subprocess.CompletedProcess[str]) -> None:
+    """The teuthology process ended well."""
+    if result.returncode != 0 and "gevent.exceptions.LoopExit" in result.stderr:
+        raise TeuthologyLoopExit(result.stderr)
+    assert result.returncode == 0, result.stderr
+
+
 def teuthology_report(env: dict[str, str], *arguments: str, cwd: Path | None = None) -> str:
     """Run `teuthology-report` on the configured archive; its log (teuthology logs to stderr)."""
     command = [str(BIN / "teuthology-report"), "-a", str(archive_path(env)), *arguments]
     result = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=120, cwd=cwd, check=False
     )
-    assert result.returncode == 0, result.stderr
+    check_teuthology(result)
     return result.stderr

@@ -17,8 +17,17 @@ from typing import Any
 
 import httpx
 
-from tests.clients.conftest import DOMAIN, archive_path, teuthology_report, write_job
+from tests.clients.conftest import (
+    DOMAIN,
+    RERUN_ON_LOOP_EXIT,
+    archive_path,
+    check_teuthology,
+    teuthology_report,
+    write_job,
+)
 from tests.conftest import ADMIN, LiveServer
+
+pytestmark = RERUN_ON_LOOP_EXIT
 
 
 def _job_config(run: str, job_id: str) -> dict[str, Any]:
@@ -152,7 +161,7 @@ async def test_lock_client(live_server: LiveServer, teuthology_env: dict[str, st
         text=True,
         timeout=120,
     )
-    assert result.returncode == 0, result.stderr
+    check_teuthology(result)
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(out["locked"]) == 2
     assert out["listed"] == [name.split("@")[-1] for name in out["locked"]]

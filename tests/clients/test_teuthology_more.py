@@ -24,8 +24,18 @@ from sqlalchemy import select, update
 
 from aerodrome.db.metadata import metadata
 from aerodrome.db.types import utcnow
-from tests.clients.conftest import BIN, DOMAIN, archive_path, teuthology_report, write_job
+from tests.clients.conftest import (
+    BIN,
+    DOMAIN,
+    RERUN_ON_LOOP_EXIT,
+    archive_path,
+    check_teuthology,
+    teuthology_report,
+    write_job,
+)
 from tests.conftest import ADMIN, Backend, LiveServer
+
+pytestmark = RERUN_ON_LOOP_EXIT
 
 PRELUDE = textwrap.dedent(
     """
@@ -54,7 +64,7 @@ def _run_script(env: dict[str, str], body: str, args: Any) -> dict[str, Any]:
         timeout=240,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
+    check_teuthology(result)
     out: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return out
 
@@ -183,7 +193,7 @@ async def test_kill_run_stops_its_process_and_marks_unfinished_jobs_dead(
         result = await asyncio.to_thread(
             _command, teuthology_env, "teuthology-kill", "-p", "-r", run
         )
-        assert result.returncode == 0, result.stderr
+        check_teuthology(result)
         assert await asyncio.to_thread(process.wait, 30) != 0
     finally:
         process.kill()
