@@ -178,7 +178,7 @@ def one_connection(
 ) -> dict[str, float]:
     """wrk's figures over a single connection: the service time, without a queue. wrk rather
     than a Python client, whose own overhead (2 to 3 ms a request with httpx) would be counted."""
-    return run_wrk(url, headers, 1, seconds, script)[0]
+    return wrk(url, headers, 1, seconds, script)
 
 
 def one_connection_line(figures: Mapping[str, float]) -> str:

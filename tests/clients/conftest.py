@@ -170,9 +170,12 @@ def teuthology_env(tmp_path: Path, live_server: LiveServer) -> dict[str, str]:
     # JSON is YAML: teuthology reads this file (and the archive's) with yaml.safe_load.
     path = tmp_path / "teuthology.yaml"
     path.write_text(json.dumps(config))
-    env = {**os.environ, "TEUTHOLOGY_CONFIG": str(path), "HOME": str(tmp_path)}
-    # Less often stuck than libev (see TeuthologyLoopExit).
-    return {**env, "GEVENT_LOOP": "libuv"}
+    return {
+        **os.environ,
+        "TEUTHOLOGY_CONFIG": str(path),
+        "HOME": str(tmp_path),
+        "GEVENT_LOOP": "libuv",  # less often stuck than libev (see TeuthologyLoopExit)
+    }
 
 
 def archive_path(env: dict[str, str]) -> Path:
