@@ -38,6 +38,7 @@ from harness import (
     PASSWORD,
     create_database,
     drop_database,
+    floor_line,
     machine_line,
     one_connection,
     one_connection_line,
@@ -143,6 +144,7 @@ def main() -> None:
     print(machine_line(), flush=True)
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install wrk")
+    print(floor_line(args.connections, args.seconds, args.workers), flush=True)
 
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
     url = asyncio.run(create_database(args.database, data_dir))

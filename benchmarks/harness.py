@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 PASSWORD = "benchmark-password"
+HERE = Path(__file__).resolve().parent
 POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -105,15 +106,47 @@ def start_server(
     # The server's log goes to a file: an unread pipe would fill up and stall the server.
     with open(data_dir / "server.log", "wb") as log:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    _wait_until_answering(f"http://127.0.0.1:{port}/healthz", process, data_dir / "server.log")
+    return process
+
+
+def floor_line(connections: int = 32, seconds: int = 10, workers: int = 2) -> str:
+    """The figures of `floor_app` (a bare FastAPI route on uvicorn) measured as the benchmarks
+    measure `aerodrome serve`: what this machine gives any request of this stack right now.
+    A target beyond the floor cannot be met by tuning Aerodrome; a p99 over one connection
+    near the floor's is the machine's scheduling noise, not the request's cost."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "floor_app:app", "--app-dir", str(HERE)]
+    command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    server = subprocess.Popen([*command, "--no-access-log"], stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/floor"
+    try:
+        _wait_until_answering(url, server)
+        wrk(url, {}, connections, 2)  # warm-up
+        saturated = wrk(url, {}, connections, seconds)
+        single = one_connection(url, {})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return (
+        f"floor (bare FastAPI route on uvicorn, {workers} workers, no database): "
+        f"{saturated['rps']:.0f} req/s, p50 {saturated['p50']:.2f} ms, "
+        f"p99 {saturated['p99']:.2f} ms at {connections} connections; {one_connection_line(single)}"
+    )
+
+
+def _wait_until_answering(
+    url: str, process: subprocess.Popen[bytes], log: Path | None = None
+) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
         except httpx.TransportError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"server did not start; see {data_dir / 'server.log'}")
+    raise RuntimeError(f"{url} did not answer within 90 s" + (f"; see {log}" if log else ""))
 
 
 def run_wrk(

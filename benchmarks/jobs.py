@@ -47,6 +47,7 @@ from harness import (
     PASSWORD,
     create_database,
     drop_database,
+    floor_line,
     free_port,
     machine_line,
     one_connection,
@@ -246,6 +247,7 @@ def main() -> None:
     print(machine_line(), flush=True)
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install wrk")
+    print(floor_line(args.connections, args.seconds, args.workers), flush=True)
     data_dir = Path(tempfile.mkdtemp(prefix="aerodrome-bench-"))
     url = args.reuse or asyncio.run(create_database("postgresql", data_dir))
     try:
