@@ -117,8 +117,9 @@ def floor_line(connections: int = 32, seconds: int = 10, workers: int = 2) -> st
     near the floor's is the machine's scheduling noise, not the request's cost."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "floor_app:app", "--app-dir", str(HERE)]
-    command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-    server = subprocess.Popen([*command, "--no-access-log"], stdout=subprocess.DEVNULL)
+    command += ["--port", str(port), "--workers", str(workers)]
+    command += ["--log-level", "warning", "--no-access-log"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/floor"
     try:
         _wait_until_answering(url, server)
