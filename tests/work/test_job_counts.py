@@ -83,6 +83,9 @@ async def test_concurrent_job_creations_are_all_counted(
             for _ in range(10):
                 await job(http, member, w)
 
-    await asyncio.gather(*(create_jobs(m) for m in members))
+    # A group: when one remoteci fails, the others stop instead of posting into the next test.
+    async with asyncio.TaskGroup() as creating:
+        for member in members:
+            creating.create_task(create_jobs(member))
     assert await _counts(client, *members) == [40, 10, 10, 10, 10]
     assert await _scanned(client) == 40
