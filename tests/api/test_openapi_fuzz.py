@@ -28,8 +28,10 @@ def _fuzz(url: str, workdir: Path) -> subprocess.CompletedProcess[str]:
         "--phases", "examples,coverage,fuzzing",
     ]  # fmt: skip
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
+    # A run took 206 s within the full suite on the 2-CPU CI machine on a slow day, close to the
+    # old 300 s: the limit is there to catch a hang, not to fail a slow machine.
     return subprocess.run(
-        command, capture_output=True, text=True, cwd=workdir, env=env, timeout=300, check=False
+        command, capture_output=True, text=True, cwd=workdir, env=env, timeout=900, check=False
     )
 
 
