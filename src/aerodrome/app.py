@@ -27,6 +27,7 @@ from aerodrome.events import routes as events_routes
 from aerodrome.files import routes as files_routes
 from aerodrome.fleet import routes as fleet_routes
 from aerodrome.identity import routes as identity_routes
+from aerodrome.identity.changes import IdentityChanges, KnownIdentities, listen
 from aerodrome.identity.passwords import CredentialCache
 from aerodrome.ops import routes as ops_routes
 from aerodrome.ops.access_log import AccessLogMiddleware
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     """Build the application. The database schema is checked (not changed) at start-up."""
     settings = settings or load_settings()
     database = Database(settings)
+    identity_changes = IdentityChanges()
+    database.after_commit.append(identity_changes.committed)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -65,10 +68,13 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         day_sealer = asyncio.create_task(
             stats_tasks.seal_days_periodically(database, settings, stopping)
         )
+        tasks = [nonce_cleaner, expirer, count_folder, day_sealer]
+        if not database.is_sqlite:
+            tasks.append(asyncio.create_task(listen(database.engine, identity_changes, stopping)))
         _tune_garbage_collector()
         yield
         stopping.set()
-        await asyncio.gather(nonce_cleaner, expirer, count_folder, day_sealer)
+        await asyncio.gather(*tasks)
         await database.dispose()
         metrics.mark_process_dead()
 
@@ -88,6 +94,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.settings = settings
     app.state.database = database
     app.state.credential_cache = CredentialCache(settings.credential_cache_seconds)
+    app.state.known_identities = KnownIdentities(identity_changes)
     app.state.metrics = metrics = Metrics()
     install_error_handlers(app)
     # Added innermost first: the access log sees everything, metrics everything but logging.

@@ -191,6 +191,8 @@ async def test_signature_within_clock_skew_passes(client: httpx.AsyncClient) -> 
 
 async def test_reset_secret_invalidates_old_one(client: httpx.AsyncClient) -> None:
     _team, remoteci = await _remoteci(client)
+    signed = _signed("GET", "/api/v1/identity", remoteci)
+    assert (await client.get("/api/v1/identity", headers=signed)).status_code == 200
     rosa = basic("rosa", "rosa-password")
     reset = await client.put(
         f"/api/v1/remotecis/{remoteci['id']}/api_secret",

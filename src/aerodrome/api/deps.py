@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aerodrome.db.session import Database
 from aerodrome.errors import PreconditionFailed, Unauthorized
 from aerodrome.identity import service as identity_service
+from aerodrome.identity.changes import KnownIdentities
 from aerodrome.identity.passwords import CredentialCache
 from aerodrome.identity.principal import ANONYMOUS, Identity
 from aerodrome.identity.signature import SignatureError, parse_signature_claim, verify_signature
@@ -42,7 +43,8 @@ async def resolve_identity(request: Request, session: DbSession) -> Identity:
     if scheme == "basic":
         login, password = _decode_basic(credentials)
         cache: CredentialCache = request.app.state.credential_cache
-        return await identity_service.authenticate_basic(session, cache, login, password)
+        known: KnownIdentities = request.app.state.known_identities
+        return await identity_service.authenticate_basic(session, cache, known, login, password)
     if scheme == "bearer":
         return await identity_service.authenticate_token(session, credentials.strip())
     return await _signed_identity(request, session)
@@ -55,7 +57,7 @@ async def _signed_identity(request: Request, session: AsyncSession) -> Identity:
         if claim is None:
             raise Unauthorized("unsupported authorization scheme")
         identity, secret = await identity_service.load_agent(
-            session, claim.client_type, claim.client_id
+            session, request.app.state.known_identities, claim.client_type, claim.client_id
         )
         verify_signature(
             claim,

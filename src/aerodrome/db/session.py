@@ -6,15 +6,26 @@ without an error and rolls back otherwise (docs/decisions/0001-transactions.md).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Set
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from aerodrome.db.engine import SQLITE_BEGIN, create_engine
 from aerodrome.settings import Settings
+
+WRITTEN = "aerodrome_written_tables"  # session.info key: the tables a unit of work wrote
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_written_table(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if table is not None:
+            state.session.info.setdefault(WRITTEN, set()).add(table.name)
 
 
 class Database:
@@ -33,6 +44,9 @@ class Database:
         self._reader = self.engine.execution_options(
             **({SQLITE_BEGIN: None} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"})
         )
+        # Called after a unit of work has committed, with the names of the tables it wrote
+        # through its session (see _note_written_table).
+        self.after_commit: list[Callable[[Set[str]], None]] = []
 
     @asynccontextmanager
     async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
@@ -45,6 +59,10 @@ class Database:
                 await session.rollback()
                 raise
             await session.commit()
+            written = session.info.get(WRITTEN)
+            if written:
+                for hook in self.after_commit:
+                    hook(written)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

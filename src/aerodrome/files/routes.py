@@ -114,7 +114,7 @@ async def _uploader(request: Request, session: AsyncSession) -> _Uploader:
                 raise Unauthorized("authentication required")
             return _Uploader(identity, None, "")
         identity, secret = await identity_service.load_agent(
-            session, claim.client_type, claim.client_id
+            session, request.app.state.known_identities, claim.client_type, claim.client_id
         )
     except SignatureError as exc:
         raise Unauthorized(f"invalid signature: {exc}") from exc

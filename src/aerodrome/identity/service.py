@@ -43,6 +43,7 @@ from aerodrome.db.resources import (
 from aerodrome.db.types import utcnow
 from aerodrome.errors import InvalidInput, NotFound, Unauthorized
 from aerodrome.identity import access
+from aerodrome.identity.changes import KnownIdentities
 from aerodrome.identity.models import (
     ADMIN_TEAM,
     ApiToken,
@@ -98,43 +99,63 @@ TOKEN_PREFIX = "adt_"  # noqa: S105 (a prefix, not a secret)
 
 
 async def authenticate_basic(
-    session: AsyncSession, cache: CredentialCache, login: str, password: str
+    session: AsyncSession,
+    cache: CredentialCache,
+    known: KnownIdentities,
+    login: str,
+    password: str,
 ) -> Identity:
-    """Name or e-mail + password. A remembered credential costs one indexed query, no hash.
+    """Name or e-mail + password. A remembered credential costs no hash, and no query while
+    no identity has changed since its user was read (identity/changes.py).
 
     Concurrent requests with the same unverified credential (a fleet of agents after a
     restart) wait for one verification instead of each paying for a hash.
     """
-    identity = await _remembered(session, cache, login, password)
+    identity = await _remembered(session, cache, known, login, password)
     if identity is not None:
         return identity
     async with cache.single_flight(login, password):
-        identity = await _remembered(session, cache, login, password)
+        identity = await _remembered(session, cache, known, login, password)
         if identity is not None:
             return identity
-        return await _verify(session, cache, login, password)
+        return await _verify(session, cache, known, login, password)
 
 
 async def _remembered(
-    session: AsyncSession, cache: CredentialCache, login: str, password: str
+    session: AsyncSession, cache: CredentialCache, known: KnownIdentities, login: str, password: str
 ) -> Identity | None:
     remembered = cache.lookup(login, password)
     if remembered is None:
         return None
-    found = await _user_rows(session, _USER_BY_ID, user_id=remembered.user_id)
-    if found and found[0]["password_hash"] == remembered.password_hash:
-        return _user_identity(found)
-    return None
+    user = known.users.get(remembered.user_id)
+    if user is None:
+        generation = known.changes.generation
+        found = await _user_rows(session, _USER_BY_ID, user_id=remembered.user_id)
+        if not found:
+            return None
+        user = _known_user(known, found, generation)
+    # The credential verified against this hash: it is good while the user still has it.
+    password_hash, identity = user
+    return identity if password_hash == remembered.password_hash else None
 
 
 async def _verify(
-    session: AsyncSession, cache: CredentialCache, login: str, password: str
+    session: AsyncSession, cache: CredentialCache, known: KnownIdentities, login: str, password: str
 ) -> Identity:
+    generation = known.changes.generation
     chosen = await _login_rows(session, login)
     if not chosen or not await verify_password(chosen[0]["password_hash"], password):
         raise Unauthorized("invalid credentials")
     cache.remember(login, password, chosen[0]["id"], chosen[0]["password_hash"])
-    return _user_identity(chosen)
+    return _known_user(known, chosen, generation)[1]
+
+
+def _known_user(
+    known: KnownIdentities, found: Sequence[RowMapping], generation: int | None
+) -> tuple[str, Identity]:
+    user = (str(found[0]["password_hash"]), _user_identity(found))
+    known.users.put(found[0]["id"], user, generation)
+    return user
 
 
 async def authenticate_token(session: AsyncSession, token: str) -> Identity:
@@ -177,10 +198,16 @@ def _agent_by_id(table: Table) -> Select[Any]:
 _AGENT_BY_ID = {"remoteci": _agent_by_id(remotecis), "feeder": _agent_by_id(feeders)}
 
 
-async def load_agent(session: AsyncSession, kind: str, agent_id: uuid.UUID) -> tuple[Identity, str]:
+async def load_agent(
+    session: AsyncSession, known: KnownIdentities, kind: str, agent_id: uuid.UUID
+) -> tuple[Identity, str]:
     """The identity and API secret of an active remoteci or feeder (for signature checks)."""
-    stmt = _AGENT_BY_ID["remoteci" if kind == "remoteci" else "feeder"]
-    row = (await session.execute(stmt, {"agent_id": agent_id})).mappings().first()
+    kind = "remoteci" if kind == "remoteci" else "feeder"
+    agent = known.agents.get((kind, agent_id))
+    if agent is not None:
+        return agent
+    generation = known.changes.generation
+    row = (await session.execute(_AGENT_BY_ID[kind], {"agent_id": agent_id})).mappings().first()
     if row is None:
         raise Unauthorized(f"unknown or inactive {kind}")
     identity = Identity(
@@ -189,7 +216,9 @@ async def load_agent(session: AsyncSession, kind: str, agent_id: uuid.UUID) -> t
         name=row["name"],
         teams=(TeamRef(row["tid"], row["tname"]),),
     )
-    return identity, str(row["api_secret"])
+    agent = (identity, str(row["api_secret"]))
+    known.agents.put((kind, agent_id), agent, generation)
+    return agent
 
 
 def _user_select(condition: ColumnElement[bool]) -> Select[Any]:

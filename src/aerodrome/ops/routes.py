@@ -43,6 +43,10 @@ async def health(request: Request) -> Response:
                 "latency_ms": latency_ms,
                 "pool": database.pool_statistics(),
             },
+            # Whether this process hears of identity changes, and so may trust what it read.
+            "identity_changes": (
+                "listening" if request.app.state.known_identities.changes.listening else "off"
+            ),
         }
     )
 

@@ -1,0 +1,169 @@
+"""Identities a process has read are trusted, without a query, until it hears of a change
+(identity/changes.py): on PostgreSQL, through LISTEN/NOTIFY and its own commits; on SQLite
+nothing is trusted and every request asks the database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator, Set
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import delete, event, insert, text
+
+from aerodrome.db.metadata import metadata
+from aerodrome.identity.changes import LISTENER_NAME, IdentityChanges, Remembered
+from tests.conftest import Backend
+from tests.helpers import create, team_with_user
+from tests.identity.test_authentication import _signed
+
+
+@contextmanager
+def statements_reading(app: FastAPI, table: str) -> Iterator[list[str]]:
+    """The SQL statements the application sends that read `table`, as they are sent."""
+    seen: list[str] = []
+
+    def note(*args: Any) -> None:
+        statement = args[2]
+        if f"FROM {table}" in statement:
+            seen.append(statement)
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+async def _teams(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
+    response = await client.get("/api/v1/identity", headers=headers)
+    assert response.status_code == 200, response.text
+    return [team["name"] for team in response.json()["identity"]["teams"].values()]
+
+
+async def test_a_known_identity_costs_no_query(
+    backend: Backend, started_app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    team, rosa = await team_with_user(client, "red", "rosa")
+    remoteci = await create(client, "remotecis", {"name": "lab-1", "team_id": team["id"]}, rosa)
+    assert await _teams(client, rosa) == ["red"]
+    signed = _signed("GET", "/api/v1/identity", remoteci)
+    assert (await client.get("/api/v1/identity", headers=signed)).status_code == 200
+    with (
+        statements_reading(started_app, "users") as user_reads,
+        statements_reading(started_app, "remotecis") as agent_reads,
+    ):
+        for _ in range(5):
+            assert await _teams(client, rosa) == ["red"]
+            assert (await client.get("/api/v1/identity", headers=signed)).status_code == 200
+    # SQLite cannot tell a process that another one changed an identity: it asks every time.
+    expected = 0 if backend.name == "postgresql" else 5
+    assert (len(user_reads), len(agent_reads)) == (expected, expected)
+
+
+async def test_a_change_made_elsewhere_is_seen(backend: Backend, client: httpx.AsyncClient) -> None:
+    """A change committed by another connection (another server, the CLI, plain SQL)."""
+    team, rosa = await team_with_user(client, "red", "rosa")
+    assert await _teams(client, rosa) == ["red"]
+    memberships = metadata.tables["memberships"]
+    async with backend.database.unit_of_work() as session:
+        team_id = uuid.UUID(team["id"])
+        await session.execute(delete(memberships).where(memberships.c.team_id == team_id))
+    started = time.monotonic()
+    while await _teams(client, rosa) != []:
+        assert time.monotonic() - started < 2, "the change was not seen within 2 s"
+        await asyncio.sleep(0.005)
+
+
+async def test_the_listener_comes_back_after_losing_its_connection(
+    backend: Backend, started_app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    health = (await client.get("/healthz")).json()
+    if backend.name == "sqlite":
+        assert health["identity_changes"] == "off"
+        return
+    assert health["identity_changes"] == "listening"
+    changes: IdentityChanges = started_app.state.known_identities.changes
+    async with backend.database.unit_of_work() as session:
+        killed = await session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = :name AND datname = current_database()"
+            ),
+            {"name": LISTENER_NAME},
+        )
+        # Live servers of other tests on this database may listen too: they reconnect as well.
+        assert set(killed.scalars().all()) == {True}
+    await _until(lambda: not changes.listening)
+    await _until(lambda: changes.listening)
+    # Listening again, it hears of changes again.
+    _team, bea = await team_with_user(client, "blue", "bea")
+    green = await create(client, "teams", {"name": "green"})
+    me = (await client.get("/api/v1/identity", headers=bea)).json()["identity"]
+    assert [team["name"] for team in me["teams"].values()] == ["blue"]
+    memberships = metadata.tables["memberships"]
+    async with backend.database.unit_of_work() as session:
+        joined = {"user_id": uuid.UUID(me["id"]), "team_id": uuid.UUID(green["id"])}
+        await session.execute(insert(memberships).values(joined))
+    await _until_async(lambda: _teams(client, bea), ["blue", "green"])
+
+
+async def _until(condition: Any, seconds: float = 5) -> None:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds
+        await asyncio.sleep(0.01)
+
+
+async def _until_async(read: Any, wanted: Any, seconds: float = 2) -> None:
+    started = time.monotonic()
+    while sorted(await read()) != wanted:
+        assert time.monotonic() - started < seconds
+        await asyncio.sleep(0.005)
+
+
+def test_a_value_read_while_a_change_came_in_is_not_kept() -> None:
+    changes = IdentityChanges()
+    known: Remembered[str, int] = Remembered(changes)
+    known.put("k", 1, changes.generation)
+    assert known.get("k") is None  # not listening: nothing is kept
+    changes.set_listening(True)
+    before = changes.generation
+    changes.changed()  # arrives while the value is being read
+    known.put("k", 1, before)
+    assert known.get("k") is None
+    known.put("k", 2, changes.generation)
+    assert known.get("k") == 2
+    changes.committed({"jobs", "runs"})
+    assert known.get("k") == 2
+    changes.committed({"jobs", "memberships"})
+    assert known.get("k") is None
+
+
+async def test_a_unit_of_work_reports_the_tables_it_wrote_once_committed(
+    backend: Backend,
+) -> None:
+    database = backend.database
+    reported: list[Set[str]] = []
+    database.after_commit.append(reported.append)
+    teams = metadata.tables["teams"]
+    try:
+        async with database.unit_of_work(write=False) as session:
+            await session.execute(teams.select())
+        try:
+            async with database.unit_of_work() as session:
+                await session.execute(insert(teams).values(name="rolled-back"))
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        assert reported == []
+        async with database.unit_of_work() as session:
+            await session.execute(insert(teams).values(name="kept"))
+        assert reported == [{"teams"}]
+    finally:
+        database.after_commit.remove(reported.append)
