@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, and_, bindparam, select, union_all, update
+from sqlalchemy import CompoundSelect, Insert, Select, bindparam, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -208,30 +208,34 @@ def _candidates_of(team_ids: frozenset[uuid.UUID], offset: int) -> Select[Any]:
     )
 
 
+_CLAIMED = select(claims.c.jobdefinition_id, claims.c.components_key).where(
+    claims.c.remoteci_id == bindparam("remoteci_id"),
+    claims.c.jobdefinition_id.in_(bindparam("definition_ids", expanding=True)),
+)
+
+
 async def _claimed(
     session: AsyncSession, remoteci_id: uuid.UUID, definition_ids: Sequence[uuid.UUID]
 ) -> set[tuple[uuid.UUID, str]]:
-    stmt = select(claims.c.jobdefinition_id, claims.c.components_key).where(
-        claims.c.remoteci_id == remoteci_id, claims.c.jobdefinition_id.in_(definition_ids)
-    )
-    return {(r[0], r[1]) for r in (await session.execute(stmt)).all()}
+    parameters = {"remoteci_id": remoteci_id, "definition_ids": list(definition_ids)}
+    return {(r[0], r[1]) for r in (await session.execute(_CLAIMED, parameters)).all()}
+
+
+@lru_cache(maxsize=2)
+def _claim_statement(dialect: str) -> Insert:
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(claims).on_conflict_do_nothing().returning(claims.c.components_key)
 
 
 async def _claim(session: AsyncSession, remoteci_id: uuid.UUID, work: Work) -> bool:
     """Take `work` for `remoteci_id`; False when a concurrent request took it first."""
-    connection = await session.connection()
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    stmt = (
-        dialect_insert(claims)
-        .values(
-            remoteci_id=remoteci_id,
-            jobdefinition_id=work.definition["id"],
-            components_key=work.key,
-        )
-        .on_conflict_do_nothing()
-        .returning(claims.c.components_key)
-    )
-    return (await session.execute(stmt)).first() is not None
+    claim = {
+        "remoteci_id": remoteci_id,
+        "jobdefinition_id": work.definition["id"],
+        "components_key": work.key,
+    }
+    statement = _claim_statement(session.get_bind().dialect.name)
+    return (await session.execute(statement, claim)).first() is not None
 
 
 async def _schedule_definition(
@@ -258,18 +262,25 @@ async def _claimed_job(session: AsyncSession, values: Mapping[str, Any], work: W
     }
     values = {"name": definition["name"], **values, "jobdefinition_id": definition["id"]}
     job = await _new_job(session, values, topic, work.components)
-    await session.execute(
-        update(claims)
-        .where(
-            and_(
-                claims.c.remoteci_id == values["remoteci_id"],
-                claims.c.jobdefinition_id == definition["id"],
-                claims.c.components_key == work.key,
-            )
-        )
-        .values(job_id=job["id"])
-    )
+    claim = {
+        "claim_remoteci_id": values["remoteci_id"],
+        "claim_jobdefinition_id": definition["id"],
+        "claim_components_key": work.key,
+        "claimed_job_id": job["id"],
+    }
+    await session.execute(_CLAIM_JOB, claim)
     return job
+
+
+_CLAIM_JOB = (
+    update(claims)
+    .where(
+        claims.c.remoteci_id == bindparam("claim_remoteci_id"),
+        claims.c.jobdefinition_id == bindparam("claim_jobdefinition_id"),
+        claims.c.components_key == bindparam("claim_components_key"),
+    )
+    .values(job_id=bindparam("claimed_job_id"))
+)
 
 
 # --- jobs derived from a job --------------------------------------------------------------------

@@ -22,7 +22,7 @@ from aerodrome.catalog.service import COMPONENTS, PRODUCTS, TOPICS
 from aerodrome.crud import ResourceService
 from aerodrome.db import resources as rows
 from aerodrome.db.base import new_etag
-from aerodrome.db.resources import ListQuery, Page, Relation, Resource, Row
+from aerodrome.db.resources import ListQuery, Page, Relation, RememberedStatements, Resource, Row
 from aerodrome.db.types import utcnow
 from aerodrome.errors import Forbidden, InvalidInput, NotFound
 from aerodrome.events import service as events_service
@@ -274,13 +274,23 @@ async def visible_components(
     return [found[i] for i in dict.fromkeys(ids)]
 
 
+# By the caller's teams (None: a super admin's): agents schedule against the same topics.
+_USABLE_TOPIC = RememberedStatements()
+
+
+def _usable_topic(team_ids: frozenset[uuid.UUID] | None) -> Select[Any]:
+    topics = TOPICS.table
+    stmt = select(topics).where(topics.c.id == bindparam("topic_id"), topics.c.state == "active")
+    if team_ids is not None:
+        stmt = stmt.where(catalog_service.usable_topics(team_ids))
+    return stmt
+
+
 async def usable_topic(session: AsyncSession, identity: Identity, topic_id: uuid.UUID) -> Row:
     """An active topic that the caller's team may run jobs on (404 if not)."""
-    topics = TOPICS.table
-    stmt = select(topics).where(topics.c.id == topic_id, topics.c.state == "active")
-    if not identity.is_super_admin:
-        stmt = stmt.where(catalog_service.usable_topics(identity.team_ids))
-    found = (await session.execute(stmt)).mappings().first()
+    teams = None if identity.is_super_admin else identity.team_ids
+    stmt = _USABLE_TOPIC.get(teams, lambda: _usable_topic(teams))
+    found = (await session.execute(stmt, {"topic_id": topic_id})).mappings().first()
     if found is None:
         raise NotFound(f"topic {topic_id} not found or not available to your team")
     return dict(found)
