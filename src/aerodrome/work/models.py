@@ -251,7 +251,9 @@ class JobClaim(Base):
     )
     # sha256 of the sorted component ids: the "current latest components" the work was for.
     components_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Checked at commit: the scheduler claims the work (naming the job's id) before it
+    # inserts the job, so that a lost race costs no job row.
     job_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("jobs.id", ondelete="SET NULL")
+        Uuid, ForeignKey("jobs.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Insert, Select, bindparam, select, union_all, update
+from sqlalchemy import CompoundSelect, Insert, Select, bindparam, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -227,12 +227,16 @@ def _claim_statement(dialect: str) -> Insert:
     return dialect_insert(claims).on_conflict_do_nothing().returning(claims.c.components_key)
 
 
-async def _claim(session: AsyncSession, remoteci_id: uuid.UUID, work: Work) -> bool:
-    """Take `work` for `remoteci_id`; False when a concurrent request took it first."""
+async def _claim(
+    session: AsyncSession, remoteci_id: uuid.UUID, work: Work, job_id: uuid.UUID
+) -> bool:
+    """Take `work` for `remoteci_id` as job `job_id` (inserted next: the claim's reference to
+    it is checked at commit); False when a concurrent request took the work first."""
     claim = {
         "remoteci_id": remoteci_id,
         "jobdefinition_id": work.definition["id"],
         "components_key": work.key,
+        "job_id": job_id,
     }
     statement = _claim_statement(session.get_bind().dialect.name)
     return (await session.execute(statement, claim)).first() is not None
@@ -248,8 +252,9 @@ async def _schedule_definition(
         latest = await latest_components(session, pairs)
         claimed = await _claimed(session, remoteci_id, [d["id"] for d in candidates])
         for work in plan_work(candidates, latest, claimed):
-            if await _claim(session, remoteci_id, work):
-                return await _claimed_job(session, values, work)
+            job_id = uuid.uuid4()
+            if await _claim(session, remoteci_id, work, job_id):
+                return await _claimed_job(session, {**values, "id": job_id}, work)
         offset += BATCH
     raise PreconditionFailed(NOTHING_TO_DO)
 
@@ -261,26 +266,7 @@ async def _claimed_job(session: AsyncSession, values: Mapping[str, Any], work: W
         "product_id": definition["topic_product_id"],
     }
     values = {"name": definition["name"], **values, "jobdefinition_id": definition["id"]}
-    job = await _new_job(session, values, topic, work.components)
-    claim = {
-        "claim_remoteci_id": values["remoteci_id"],
-        "claim_jobdefinition_id": definition["id"],
-        "claim_components_key": work.key,
-        "claimed_job_id": job["id"],
-    }
-    await session.execute(_CLAIM_JOB, claim)
-    return job
-
-
-_CLAIM_JOB = (
-    update(claims)
-    .where(
-        claims.c.remoteci_id == bindparam("claim_remoteci_id"),
-        claims.c.jobdefinition_id == bindparam("claim_jobdefinition_id"),
-        claims.c.components_key == bindparam("claim_components_key"),
-    )
-    .values(job_id=bindparam("claimed_job_id"))
-)
+    return await _new_job(session, values, topic, work.components)
 
 
 # --- jobs derived from a job --------------------------------------------------------------------
