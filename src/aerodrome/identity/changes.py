@@ -128,7 +128,7 @@ async def listen(
     while not stopping.is_set():
         try:
             connection = await asyncpg.connect(*args, **kwargs)
-        except (OSError, asyncpg.PostgresError) as exc:
+        except Exception as exc:  # whatever the reason, nothing is trusted until it connects
             logger.warning("identity listener cannot connect: %s", type(exc).__name__)
         else:
             await _listen_on(connection, changes, stopping, probe_seconds)
