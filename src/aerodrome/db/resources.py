@@ -21,7 +21,6 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    bindparam,
     delete,
     false,
     func,
@@ -37,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import operators
 
 from aerodrome.db.base import new_etag
+from aerodrome.db.membership import MemberOf
 from aerodrome.db.row_counts import ROW_COUNTS
 from aerodrome.db.types import utcnow
 from aerodrome.errors import Conflict, NotFound, PreconditionFailed
@@ -384,7 +384,7 @@ async def embed_relations(
 
 
 def embed_statement(key: Hashable | None, build: Callable[[], Select[Any]]) -> Select[Any]:
-    """The statement of an embed, whose related keys are the expanding parameter `keys`:
+    """The statement of an embed, whose related keys are the list parameter `keys`:
     built once per `key` (None: every time)."""
     return _EMBEDS.get(key, build)
 
@@ -401,7 +401,7 @@ async def _embed_one(
 
     def build() -> Select[Any]:
         return select(target.table).where(
-            target.column(relation.remote_key).in_(bindparam("keys", expanding=True)),
+            MemberOf(target.column(relation.remote_key), "keys"),
             not_archived(target),
             scope_for(target),
         )

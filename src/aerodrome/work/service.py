@@ -22,6 +22,7 @@ from aerodrome.catalog.service import COMPONENTS, PRODUCTS, TOPICS
 from aerodrome.crud import ResourceService
 from aerodrome.db import resources as rows
 from aerodrome.db.base import new_etag
+from aerodrome.db.membership import MemberOf
 from aerodrome.db.resources import ListQuery, Page, Relation, RememberedStatements, Resource, Row
 from aerodrome.db.types import utcnow
 from aerodrome.errors import Forbidden, InvalidInput, NotFound
@@ -131,7 +132,7 @@ async def _embed_components(session: AsyncSession, identity: Identity, found: li
             select(COMPONENTS.table, job_components.c.job_id.label("_job_id"))
             .join(job_components, job_components.c.component_id == COMPONENTS.column("id"))
             .where(
-                job_components.c.job_id.in_(bindparam("keys", expanding=True)),
+                MemberOf(job_components.c.job_id, "keys"),
                 access.scope_for(identity)(COMPONENTS),
             )
             .order_by(job_components.c.job_id, job_components.c.position)
