@@ -60,7 +60,7 @@ from aerodrome.identity.passwords import (
     hash_password,
     verify_password,
 )
-from aerodrome.identity.principal import Identity, TeamRef
+from aerodrome.identity.principal import Identity, PrincipalKind, TeamRef
 from aerodrome.identity.schemas import TokenCreate
 
 teams = Team.__table__
@@ -202,22 +202,23 @@ async def load_agent(
     session: AsyncSession, known: KnownIdentities, kind: str, agent_id: uuid.UUID
 ) -> tuple[Identity, str]:
     """The identity and API secret of an active remoteci or feeder (for signature checks)."""
-    kind = "remoteci" if kind == "remoteci" else "feeder"
-    agent = known.agents.get((kind, agent_id))
+    agent_kind: PrincipalKind = "remoteci" if kind == "remoteci" else "feeder"
+    agent = known.agents.get((agent_kind, agent_id))
     if agent is not None:
         return agent
     generation = known.changes.generation
-    row = (await session.execute(_AGENT_BY_ID[kind], {"agent_id": agent_id})).mappings().first()
+    statement = _AGENT_BY_ID[agent_kind]
+    row = (await session.execute(statement, {"agent_id": agent_id})).mappings().first()
     if row is None:
-        raise Unauthorized(f"unknown or inactive {kind}")
+        raise Unauthorized(f"unknown or inactive {agent_kind}")
     identity = Identity(
-        kind="remoteci" if kind == "remoteci" else "feeder",
+        kind=agent_kind,
         id=row["id"],
         name=row["name"],
         teams=(TeamRef(row["tid"], row["tname"]),),
     )
     agent = (identity, str(row["api_secret"]))
-    known.agents.put((kind, agent_id), agent, generation)
+    known.agents.put((agent_kind, agent_id), agent, generation)
     return agent
 
 

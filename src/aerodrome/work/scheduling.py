@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.catalog import service as catalog_service
 from aerodrome.catalog.service import COMPONENTS, TOPICS
+from aerodrome.db.membership import MemberOf
 from aerodrome.db.resources import RememberedStatements, Row, get_row
 from aerodrome.errors import Forbidden, InvalidInput, PreconditionFailed
 from aerodrome.identity import access
@@ -210,7 +211,7 @@ def _candidates_of(team_ids: frozenset[uuid.UUID], offset: int) -> Select[Any]:
 
 _CLAIMED = select(claims.c.jobdefinition_id, claims.c.components_key).where(
     claims.c.remoteci_id == bindparam("remoteci_id"),
-    claims.c.jobdefinition_id.in_(bindparam("definition_ids", expanding=True)),
+    MemberOf(claims.c.jobdefinition_id, "definition_ids"),
 )
 
 

@@ -276,7 +276,7 @@ async def visible_components(
 
 
 # By the caller's teams (None: a super admin's): agents schedule against the same topics.
-_USABLE_TOPIC = RememberedStatements()
+_USABLE_TOPICS = RememberedStatements()
 
 
 def _usable_topic(team_ids: frozenset[uuid.UUID] | None) -> Select[Any]:
@@ -290,7 +290,8 @@ def _usable_topic(team_ids: frozenset[uuid.UUID] | None) -> Select[Any]:
 async def usable_topic(session: AsyncSession, identity: Identity, topic_id: uuid.UUID) -> Row:
     """An active topic that the caller's team may run jobs on (404 if not)."""
     teams = None if identity.is_super_admin else identity.team_ids
-    stmt = _USABLE_TOPIC.get(teams, lambda: _usable_topic(teams))
+    # Keyed as a tuple: a key of None would mean "build it every time".
+    stmt = _USABLE_TOPICS.get((teams,), lambda: _usable_topic(teams))
     found = (await session.execute(stmt, {"topic_id": topic_id})).mappings().first()
     if found is None:
         raise NotFound(f"topic {topic_id} not found or not available to your team")
