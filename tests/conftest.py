@@ -4,6 +4,7 @@ several tests drive real concurrent clients that must see each other's commits."
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from aerodrome.app import create_app
 from aerodrome.db import migrate
+from aerodrome.db.changes import TableChanges, listen
 from aerodrome.db.metadata import metadata
 from aerodrome.db.session import Database
 from aerodrome.identity import service as identity_service
@@ -111,8 +113,30 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 
 
 @pytest.fixture(scope="session")
-def app(backend: Backend) -> FastAPI:
-    return create_app(backend.settings)
+async def app(backend: Backend) -> AsyncIterator[FastAPI]:
+    """The application, hearing of table changes as a server does on PostgreSQL: so every test
+    there also runs with identities trusted and answers kept (db/changes.py). The tests' own
+    writes through `backend.database` count as the application's own, as a server's do."""
+    app = create_app(backend.settings)
+    changes: TableChanges = app.state.response_cache.changes
+    if backend.name != "postgresql":
+        yield app
+        return
+    stopping = asyncio.Event()
+    listener = asyncio.create_task(listen(app.state.database.engine, changes, stopping))
+    backend.database.after_commit.append(changes.committed)
+    try:
+        for _ in range(500):
+            if changes.listening:
+                break
+            await asyncio.sleep(0.01)
+        assert changes.listening, "the change listener did not connect"
+        yield app
+    finally:
+        backend.database.after_commit.remove(changes.committed)
+        stopping.set()
+        await listener
+        await app.state.database.dispose()
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -38,3 +41,11 @@ async def team_with_user(
         },
     )
     return created, basic(user, password)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5) -> None:
+    """Wait until `check` holds; fail when it does not within `seconds`."""
+    started = time.monotonic()
+    while not await check():
+        assert time.monotonic() - started < seconds, f"not so within {seconds} s"
+        await asyncio.sleep(0.005)

@@ -14,6 +14,7 @@ from aerodrome import __version__
 from aerodrome.api.content_type import AssumeJsonMiddleware
 from aerodrome.api.errors import install_error_handlers
 from aerodrome.api.limits import RequestLimitsMiddleware
+from aerodrome.api.response_cache import ResponseCache, ResponseCacheMiddleware
 from aerodrome.api.responses import JSONResponse
 from aerodrome.api.routing import add_routers
 from aerodrome.api.slashes import MergeSlashesMiddleware
@@ -21,13 +22,14 @@ from aerodrome.catalog import routes as catalog_routes
 from aerodrome.compat.deis import routes as deis_routes
 from aerodrome.compat.nfss import routes as nfss_routes
 from aerodrome.compat.paddles import routes as paddles_routes
-from aerodrome.db import migrate, row_counts
+from aerodrome.db import migrate, reads, row_counts
+from aerodrome.db.changes import TableChanges, listen
 from aerodrome.db.session import Database
 from aerodrome.events import routes as events_routes
 from aerodrome.files import routes as files_routes
 from aerodrome.fleet import routes as fleet_routes
 from aerodrome.identity import routes as identity_routes
-from aerodrome.identity.changes import IdentityChanges, KnownIdentities, listen
+from aerodrome.identity.changes import IdentityChanges, KnownIdentities
 from aerodrome.identity.passwords import CredentialCache
 from aerodrome.ops import routes as ops_routes
 from aerodrome.ops.access_log import AccessLogMiddleware
@@ -46,8 +48,9 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     """Build the application. The database schema is checked (not changed) at start-up."""
     settings = settings or load_settings()
     database = Database(settings)
-    identity_changes = IdentityChanges()
-    database.after_commit.append(identity_changes.committed)
+    table_changes = TableChanges()
+    database.after_commit.append(table_changes.committed)
+    reads.watch(database.engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -70,7 +73,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         )
         tasks = [nonce_cleaner, expirer, count_folder, day_sealer]
         if not database.is_sqlite:
-            tasks.append(asyncio.create_task(listen(database.engine, identity_changes, stopping)))
+            tasks.append(asyncio.create_task(listen(database.engine, table_changes, stopping)))
         _tune_garbage_collector()
         yield
         stopping.set()
@@ -94,11 +97,13 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.settings = settings
     app.state.database = database
     app.state.credential_cache = CredentialCache(settings.credential_cache_seconds)
-    app.state.known_identities = KnownIdentities(identity_changes)
+    app.state.known_identities = KnownIdentities(IdentityChanges(table_changes))
     app.state.metrics = metrics = Metrics()
+    app.state.response_cache = ResponseCache(table_changes, settings.response_cache_bytes)
     install_error_handlers(app)
     # Added innermost first: the access log sees everything, metrics everything but logging.
     app.add_middleware(AssumeJsonMiddleware)
+    app.add_middleware(ResponseCacheMiddleware, cache=app.state.response_cache)
     app.add_middleware(MergeSlashesMiddleware)
     app.add_middleware(
         RequestLimitsMiddleware,

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     credential_cache_seconds: int = Field(
         default=600, ge=0, description="How long a verified Basic credential is remembered."
     )
+    response_cache_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description=(
+            "Memory per worker process for GET answers kept until a table they were read from "
+            "changes (PostgreSQL only); 0 keeps none."
+        ),
+    )
     deis_checkin_max_bytes: int = Field(
         default=64 * 1024,
         ge=256,

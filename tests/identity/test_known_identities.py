@@ -4,10 +4,8 @@ nothing is trusted and every request asks the database."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Set
+from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,10 +13,11 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import delete, event, insert, text
 
+from aerodrome.db.changes import LISTENER_NAME, TableChanges
 from aerodrome.db.metadata import metadata
-from aerodrome.identity.changes import LISTENER_NAME, IdentityChanges, Remembered
+from aerodrome.identity.changes import IdentityChanges, Remembered
 from tests.conftest import Backend
-from tests.helpers import create, team_with_user
+from tests.helpers import create, eventually, team_with_user
 from tests.identity.test_authentication import _signed
 
 
@@ -74,7 +73,7 @@ async def test_a_change_made_elsewhere_is_seen(backend: Backend, client: httpx.A
     async with backend.database.unit_of_work() as session:
         team_id = uuid.UUID(team["id"])
         await session.execute(delete(memberships).where(memberships.c.team_id == team_id))
-    await _eventually(lambda: _has_teams(client, rosa, []), seconds=2)
+    await eventually(lambda: _has_teams(client, rosa, []), seconds=2)
 
 
 async def test_the_listener_comes_back_after_losing_its_connection(
@@ -96,8 +95,8 @@ async def test_the_listener_comes_back_after_losing_its_connection(
         )
         # Live servers of other tests on this database may listen too: they reconnect as well.
         assert set(killed.scalars().all()) == {True}
-    await _eventually(lambda: _is(not changes.listening))
-    await _eventually(lambda: _is(changes.listening))
+    await eventually(lambda: _is(not changes.listening))
+    await eventually(lambda: _is(changes.listening))
     # Listening again, it hears of changes again.
     _team, bea = await team_with_user(client, "blue", "bea")
     green = await create(client, "teams", {"name": "green"})
@@ -107,7 +106,7 @@ async def test_the_listener_comes_back_after_losing_its_connection(
     async with backend.database.unit_of_work() as session:
         joined = {"user_id": uuid.UUID(me["id"]), "team_id": uuid.UUID(green["id"])}
         await session.execute(insert(memberships).values(joined))
-    await _eventually(lambda: _has_teams(client, bea, ["blue", "green"]), seconds=2)
+    await eventually(lambda: _has_teams(client, bea, ["blue", "green"]), seconds=2)
 
 
 async def _has_teams(client: httpx.AsyncClient, headers: dict[str, str], names: list[str]) -> bool:
@@ -118,29 +117,27 @@ async def _is(value: bool) -> bool:
     return value
 
 
-async def _eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5) -> None:
-    started = time.monotonic()
-    while not await check():
-        assert time.monotonic() - started < seconds, f"not so within {seconds} s"
-        await asyncio.sleep(0.005)
-
-
 def test_a_value_read_while_a_change_came_in_is_not_kept() -> None:
-    changes = IdentityChanges()
+    tables = TableChanges()
+    changes = IdentityChanges(tables)
     known: Remembered[str, int] = Remembered(changes)
     known.put("k", 1, changes.generation)
     assert known.get("k") is None  # not listening: nothing is kept
-    changes.set_listening(True)
+    tables.set_listening(True)
     before = changes.generation
-    changes.changed()  # arrives while the value is being read
+    tables.changed("users")  # arrives while the value is being read
     known.put("k", 1, before)
     assert known.get("k") is None
     known.put("k", 2, changes.generation)
     assert known.get("k") == 2
-    changes.committed({"jobs", "runs"})
+    tables.committed({"jobs", "runs"})
     assert known.get("k") == 2
-    changes.committed({"jobs", "memberships"})
+    tables.committed({"jobs", "memberships"})
     assert known.get("k") is None
+    known.put("k", 3, changes.generation)
+    tables.set_listening(False)
+    tables.set_listening(True)
+    assert known.get("k") is None  # what was read before the connection was lost
 
 
 async def test_a_unit_of_work_reports_the_tables_it_wrote_once_committed(

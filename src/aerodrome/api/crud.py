@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from aerodrome.api.deps import Caller, DbSession, IfMatch, Reader
 from aerodrome.api.listing import check_parameters, parse_embed, parse_list_query
+from aerodrome.api.response_cache import keepable
 from aerodrome.api.responses import item_response, list_response
 from aerodrome.crud import ResourceService
 from aerodrome.db.resources import Resource
@@ -70,6 +71,7 @@ def _add_collection_routes(
     resource = service.resource
     plural, singular = resource.plural, resource.singular
 
+    @keepable
     async def list_items(request: Request, session: DbSession, identity: Reader) -> Response:
         query = parse_list_query(request.query_params, resource)
         page = await service.list(session, identity, query)
@@ -109,6 +111,7 @@ def _add_item_routes(
     path = f"/{resource.plural}/{{{singular}_id}}"
     one = {200: {"model": envelope(singular, item_model)}, **ERRORS}
 
+    @keepable
     async def get_item(
         request: Request, session: DbSession, identity: Reader, key: str
     ) -> Response:

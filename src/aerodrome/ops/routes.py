@@ -47,6 +47,7 @@ async def health(request: Request) -> Response:
             "identity_changes": (
                 "listening" if request.app.state.known_identities.changes.listening else "off"
             ),
+            "response_cache": request.app.state.response_cache.statistics(),
         }
     )
 

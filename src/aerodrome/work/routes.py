@@ -12,6 +12,7 @@ from aerodrome.api import API_PREFIX
 from aerodrome.api.crud import ERRORS, envelope, list_model, read_model, register_crud
 from aerodrome.api.deps import Caller, DbSession, IfMatch, Reader
 from aerodrome.api.listing import check_parameters, parse_list_query
+from aerodrome.api.response_cache import keepable
 from aerodrome.api.responses import JSONResponse, item_response, list_response
 from aerodrome.api.routing import Route
 from aerodrome.db.resources import ListQuery
@@ -46,6 +47,7 @@ def _job_list_query(request: Request) -> tuple[ListQuery, tuple[str, ...]]:
     name="list_jobs",
     responses={200: {"model": list_model(JOBS, _JOB)}, **ERRORS},
 )
+@keepable
 async def list_jobs(request: Request, session: DbSession, identity: Reader) -> Response:
     """Jobs of the caller's teams (all of them for super admins and read-all teams)."""
     query, embeds = _job_list_query(request)
@@ -89,6 +91,7 @@ async def purge_jobs(session: DbSession, identity: Caller) -> Response:
 
 
 @router.get("/jobs/{job_id}", name="get_job", responses=_ONE_JOB)
+@keepable
 async def get_job(request: Request, session: DbSession, identity: Reader, job_id: str) -> Response:
     """One job, always with its components and key/values; `embed` adds more."""
     check_parameters(request.query_params, {"embed"})

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from aerodrome.api.deps import DbSession
 from aerodrome.api.listing import check_parameters, integer_parameter
+from aerodrome.api.response_cache import keepable
 from aerodrome.api.responses import JSONResponse
 from aerodrome.compat.paddles import common
 from aerodrome.compat.paddles import translate as t
@@ -152,12 +153,14 @@ class RunsFacade:
         row = await run_jobs.get_job(session, identity, name, job_id)
         return JSONResponse(t.job_json(row, common.fields_param(request.query_params)))
 
+    @keepable
     async def read_root(
         self, request: Request, session: DbSession, identity: PaddlesCaller
     ) -> Response:
         """GET /runs/: the latest runs (`count`, `page`, `since`, `fields`)."""
         return await self.list_runs(request, session, identity, Tree())
 
+    @keepable
     async def read(
         self, request: Request, session: DbSession, identity: PaddlesCaller, path: str
     ) -> Response:
@@ -212,6 +215,7 @@ class RunsFacade:
             return JSONResponse({})
         raise NotFound("no such paddles resource")
 
+    @keepable
     async def search_jobs(
         self, request: Request, session: DbSession, identity: PaddlesCaller
     ) -> Response:

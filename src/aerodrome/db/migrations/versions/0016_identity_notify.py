@@ -1,6 +1,7 @@
 """PostgreSQL: every committed change to the identity tables notifies `aerodrome_identity`,
 so that server processes may trust the identities they read until one changes
 (aerodrome/identity/changes.py). SQLite has no notifications: nothing to add there.
+Replaced by 0018, which notifies changes to every table.
 
 Revision ID: 0016
 Revises: 0015

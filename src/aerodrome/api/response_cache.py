@@ -1,0 +1,220 @@
+"""GET answers kept in memory and given again until a table they were read from changes.
+
+Dashboards and clients poll the same lists (the latest runs, a team's jobs) far more often
+than those lists change; answering them from the database every time costs one to five
+milliseconds of CPU each, which caps a 2-core server at a few hundred such requests a second.
+
+An answer is kept only when all of these hold, so that giving it again is the same as
+computing it again:
+
+- its route says its answer depends on nothing but the URL, the caller and the database
+  (`@keepable`): no clock, no side effect, no header but `Host` and `Authorization`;
+- it is a 200 no larger than a sixteenth of the memory allowed;
+- every statement it ran was a SELECT of tables whose changes this process hears of
+  (db/reads.py, db/changes.py), none of which changed while it ran;
+- the caller was anonymous or gave Basic credentials: those are the same bytes on every
+  request, so the key holds a digest of them. A signed request (its signature changes every
+  time) and a bearer token (it may expire with no table changing) are always answered afresh.
+
+A kept answer also depends on the identity tables: a password, a membership or an archived user
+that changes makes every kept answer stale, so a credential that stopped being valid is never
+answered from memory. A change committed by this process is known before its own answer
+leaves; one committed elsewhere once its notification arrives (db/changes.py). On SQLite, and
+while the change listener is not connected, nothing is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aerodrome.db.changes import TableChanges
+from aerodrome.db.reads import recording
+from aerodrome.identity.changes import IDENTITY_TABLES
+
+KEEPABLE = "aerodrome_keepable"
+_SAFE = frozenset({"GET", "HEAD"})
+# What an entry costs beyond its body: the key, headers and bookkeeping, roughly.
+_ENTRY_OVERHEAD = 512
+# How long a request waits for another computing the same answer before computing it itself.
+FOLLOWER_WAIT_SECONDS = 1.0
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def keepable(endpoint: Endpoint) -> Endpoint:
+    """Mark a GET handler whose answer depends only on the URL, the caller and the database."""
+    setattr(endpoint, KEEPABLE, True)
+    return endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class KeptAnswer:
+    route: Any  # the route that answered, for the access log and the metrics
+    tables: tuple[str, ...]
+    generation: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + _ENTRY_OVERHEAD
+
+
+Key = tuple[Any, ...]
+
+
+class ResponseCache:
+    """The kept answers of one process, least recently used first out."""
+
+    def __init__(self, changes: TableChanges, max_bytes: int) -> None:
+        self.changes = changes
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_bytes // 16
+        self._entries: OrderedDict[Key, KeptAnswer] = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def active(self) -> bool:
+        return self.max_bytes > 0 and self.changes.listening
+
+    def get(self, key: Key) -> KeptAnswer | None:
+        kept = self._entries.get(key)
+        if kept is None or kept.generation != self.changes.generation(kept.tables):
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return kept
+
+    def kept_before(self, key: Key) -> bool:
+        """Whether an answer to `key` was kept, even if it is stale now."""
+        return key in self._entries
+
+    def put(self, key: Key, kept: KeptAnswer) -> None:
+        replaced = self._entries.pop(key, None)
+        if replaced is not None:
+            self._bytes -= replaced.size
+        self._entries[key] = kept
+        self._bytes += kept.size
+        while self._bytes > self.max_bytes:
+            _key, evicted = self._entries.popitem(last=False)
+            self._bytes -= evicted.size
+
+    def statistics(self) -> dict[str, Any]:
+        return {
+            "active": self.active,
+            "entries": len(self._entries),
+            "bytes": self._bytes,
+            "hits": self.hits,
+            "misses": self.misses,
+        }
+
+
+class ResponseCacheMiddleware:
+    """Pure ASGI middleware answering GET and HEAD from `cache` when it can, keeping what it can."""
+
+    def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
+        self.app = app
+        self.cache = cache
+        self._computing: dict[Key, asyncio.Event] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cache = self.cache
+        if scope["type"] != "http" or scope["method"] not in _SAFE or not cache.active:
+            await self.app(scope, receive, send)
+            return
+        key = _key(scope)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        kept = cache.get(key) or await self._computed_by_another(key)
+        if kept is not None:
+            scope["route"] = kept.route
+            await send({"type": "http.response.start", "status": 200, "headers": kept.headers})
+            await send({"type": "http.response.body", "body": kept.body})
+            return
+        if key in self._computing:
+            await self._answer_and_keep(scope, receive, send, key)
+            return
+        self._computing[key] = computed = asyncio.Event()
+        try:
+            await self._answer_and_keep(scope, receive, send, key)
+        finally:
+            del self._computing[key]
+            computed.set()
+
+    async def _computed_by_another(self, key: Key) -> KeptAnswer | None:
+        """An answer many clients poll has just become stale: wait (a second at most) for the
+        one request computing it again rather than have all of them run its queries at once."""
+        computing = self._computing.get(key)
+        if computing is None or not self.cache.kept_before(key):
+            return None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(computing.wait(), FOLLOWER_WAIT_SECONDS)
+        return self.cache.get(key)
+
+    async def _answer_and_keep(self, scope: Scope, receive: Receive, send: Send, key: Key) -> None:
+        cache = self.cache
+        before = cache.changes.snapshot()
+        start: Message | None = None
+        chunks: list[bytes] = []
+        size = 0
+
+        async def keeping_send(message: Message) -> None:
+            nonlocal start, size
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body" and size <= cache.max_entry_bytes:
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+            await send(message)
+
+        with recording() as reads:
+            await self.app(scope, receive, keeping_send)
+        if (
+            before is None
+            or start is None
+            or start["status"] != 200
+            or size > cache.max_entry_bytes
+            or not reads.trustworthy
+            or not getattr(getattr(scope.get("route"), "endpoint", None), KEEPABLE, False)
+            or not reads.tables <= cache.changes.announcing
+        ):
+            return
+        tables = tuple(sorted(reads.tables | IDENTITY_TABLES))
+        generation = before.generation(tables)
+        if generation != cache.changes.generation(tables):
+            return  # something it read changed meanwhile
+        headers = [(name, value) for name, value in start.get("headers", ())]
+        cache.put(key, KeptAnswer(scope["route"], tables, generation, headers, b"".join(chunks)))
+
+
+def _key(scope: Scope) -> Key | None:
+    """What the answer may depend on besides the database; None when it is not to be kept."""
+    host, credential = b"", None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if value[:6].lower() != b"basic ":
+                return None
+            credential = hashlib.blake2b(value, digest_size=16).digest()
+        elif name == b"host":
+            host = value
+    return (
+        scope["method"],
+        scope.get("scheme"),
+        host,
+        scope.get("root_path", ""),
+        scope["path"],
+        scope["query_string"],
+        credential,
+    )
