@@ -7,8 +7,11 @@ Needs `wrk` (Debian package `wrk`). The data set is built inside PostgreSQL with
 `generate_series` (set-based, no row goes through Python), with counters consistent with the
 jobs, plus one run of 300 jobs. Figures, Basic-authenticated, at `--connections` connections:
 `GET /paddles/runs/` (the latest 100), `GET` and `HEAD /paddles/runs/<300-job run>/`, a chained
-filter, and the throughput of job writes (each connection alternates a job POST and its PUT,
-spread over 64 runs as concurrent teuthology workers do).
+filter, the throughput of job writes (each connection alternates a job POST and its PUT,
+spread over 64 runs as concurrent teuthology workers do), and the runs list again while jobs
+are being written (few of its answers can then be given from memory).
+
+`AERODROME_RESPONSE_CACHE_BYTES=0` in the environment measures the server keeping no answers.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import concurrent.futures
 import re
 import shutil
 import sys
@@ -120,6 +124,7 @@ async def load(url: str, runs: int) -> None:
 # Half the requests POST a new job, half PUT one of the jobs posted before the measurement
 # (requests of one wrk thread share this state, so a PUT never depends on an unanswered POST).
 WRITES_LUA = """
+local prefix = "PREFIX"
 local counter = 0
 local threads = 0
 function setup(thread) threads = threads + 1; thread:set("tid", threads) end
@@ -133,7 +138,7 @@ function request()
       '{"status": "' .. status .. '", "duration": 12}')
   end
   return wrk.format("POST", base, nil,
-    '{"job_id": "' .. tid .. '-' .. counter .. '", "status": "running", ' ..
+    '{"job_id": "' .. prefix .. tid .. '-' .. counter .. '", "status": "running", ' ..
     '"machine_type": "smithi", "description": "bench", ' ..
     '"targets": {"ubuntu@smithi001.front": "ssh-ed25519 A"}}')
 end
@@ -197,11 +202,31 @@ def report(args: argparse.Namespace, base: str) -> None:
         print(f"{label}, {one_connection_line(figures)}", flush=True)
     asyncio.run(seed_write_runs(base, basic))
     json_headers = {**basic, "Content-Type": "application/json"}
-    writes, output = run_wrk(base + "/", json_headers, connections, seconds, WRITES_LUA)
+    writes, output = run_wrk(base + "/", json_headers, connections, seconds, _writes("a"))
     show("job POST+PUT (64 runs)", writes)
     if writes["non_2xx"]:
         failed = [line for line in output.splitlines() if re.match(r"^[345]\d\d\t", line)]
         print("first failed writes:", *failed, sep="\n", flush=True)
+    reads_while_writing(args, base, basic)
+
+
+def _writes(prefix: str) -> str:
+    """The write script, posting job ids of its own (`prefix`) so that it may run again."""
+    return WRITES_LUA.replace('"PREFIX"', f'"{prefix}"')
+
+
+def reads_while_writing(args: argparse.Namespace, base: str, basic: dict[str, str]) -> None:
+    """`GET /paddles/runs/` at full load while 4 teuthology-like writers post and update jobs,
+    each pausing 20 ms on average: every write changes `jobs` and `runs`, so most answers are
+    computed afresh rather than given from memory (docs/decisions/0011-kept-answers.md)."""
+    json_headers = {**basic, "Content-Type": "application/json"}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        writing = pool.submit(
+            wrk, base + "/", json_headers, 4, args.seconds, _writes("b"), pause_ms=20
+        )
+        reading = pool.submit(wrk, base + "/paddles/runs/", basic, args.connections, args.seconds)
+        show("GET /paddles/runs/ while jobs are written", reading.result())
+        show("  the job writes meanwhile (4 connections, 20 ms pauses)", writing.result())
 
 
 def main() -> None:

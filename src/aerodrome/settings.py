@@ -65,6 +65,13 @@ class Settings(BaseSettings):
             "changes (PostgreSQL only); 0 keeps none."
         ),
     )
+    opentelemetry: bool = Field(
+        default=False,
+        description=(
+            "Let FastAPI report to an OpenTelemetry SDK set up in the process "
+            "(opentelemetry-instrument); when on, it looks for one on every request."
+        ),
+    )
     deis_checkin_max_bytes: int = Field(
         default=64 * 1024,
         ge=256,
