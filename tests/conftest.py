@@ -31,6 +31,7 @@ from aerodrome.db.changes import TableChanges, listen
 from aerodrome.db.metadata import metadata
 from aerodrome.db.session import Database
 from aerodrome.identity import service as identity_service
+from aerodrome.identity.changes import IdentityChanges
 from aerodrome.settings import Settings
 
 ADMIN_PASSWORD = "admin-password-for-tests"
@@ -119,24 +120,28 @@ async def app(backend: Backend) -> AsyncIterator[FastAPI]:
     writes through `backend.database` count as the application's own, as a server's do."""
     app = create_app(backend.settings)
     changes: TableChanges = app.state.response_cache.changes
-    if backend.name != "postgresql":
-        yield app
-        return
     stopping = asyncio.Event()
-    listener = asyncio.create_task(listen(app.state.database.engine, changes, stopping))
-    backend.database.after_commit.append(changes.committed)
+    listener = None
+    if backend.name == "postgresql":
+        listener = asyncio.create_task(listen(app.state.database.engine, changes, stopping))
+        backend.database.after_commit.append(changes.committed)
+        await until_listening(changes, expected=True)
     try:
-        for _ in range(500):
-            if changes.listening:
-                break
-            await asyncio.sleep(0.01)
-        assert changes.listening, "the change listener did not connect"
         yield app
     finally:
-        backend.database.after_commit.remove(changes.committed)
         stopping.set()
-        await listener
+        if listener is not None:
+            backend.database.after_commit.remove(changes.committed)
+            await listener
         await app.state.database.dispose()
+
+
+async def until_listening(changes: TableChanges | IdentityChanges, *, expected: bool) -> None:
+    for _ in range(500):
+        if changes.listening == expected:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"change listener: listening={changes.listening}, wanted {expected}")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ has read, so every invalidation test here also tests that trust (identity/change
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import AsyncIterator
 
@@ -13,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from aerodrome.app import create_app
-from tests.conftest import Backend
+from tests.conftest import Backend, until_listening
 
 
 @pytest.fixture
@@ -22,21 +21,13 @@ async def started_app(backend: Backend) -> AsyncIterator[FastAPI]:
     thresholds = gc.get_threshold()
     try:
         async with app.router.lifespan_context(app):
-            await _until_listening(app, expected=backend.name == "postgresql")
+            changes = app.state.known_identities.changes
+            await until_listening(changes, expected=backend.name == "postgresql")
             yield app
     finally:
         # The lifespan tunes the collector for a server process; give the tests theirs back.
         gc.unfreeze()
         gc.set_threshold(*thresholds)
-
-
-async def _until_listening(app: FastAPI, *, expected: bool) -> None:
-    changes = app.state.known_identities.changes
-    for _ in range(500):
-        if changes.listening == expected:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"identity listener: listening={changes.listening}, wanted {expected}")
 
 
 @pytest.fixture

@@ -80,8 +80,8 @@ class ResponseCache:
         self.max_entry_bytes = max_bytes // 16
         self._entries: OrderedDict[Key, KeptAnswer] = OrderedDict()
         self._bytes = 0
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # requests answered from memory
+        self.misses = 0  # requests that could have been, and were answered afresh
 
     @property
     def active(self) -> bool:
@@ -90,10 +90,8 @@ class ResponseCache:
     def get(self, key: Key) -> KeptAnswer | None:
         kept = self._entries.get(key)
         if kept is None or kept.generation != self.changes.generation(kept.tables):
-            self.misses += 1
             return None
         self._entries.move_to_end(key)
-        self.hits += 1
         return kept
 
     def kept_before(self, key: Key) -> bool:
@@ -139,10 +137,12 @@ class ResponseCacheMiddleware:
             return
         kept = cache.get(key) or await self._computed_by_another(key)
         if kept is not None:
+            cache.hits += 1
             scope["route"] = kept.route
             await send({"type": "http.response.start", "status": 200, "headers": kept.headers})
             await send({"type": "http.response.body", "body": kept.body})
             return
+        cache.misses += 1
         if key in self._computing:
             await self._answer_and_keep(scope, receive, send, key)
             return
