@@ -23,7 +23,8 @@ from aerodrome.compat.deis import routes as deis_routes
 from aerodrome.compat.nfss import routes as nfss_routes
 from aerodrome.compat.paddles import routes as paddles_routes
 from aerodrome.db import migrate, reads, row_counts
-from aerodrome.db.changes import TableChanges, listen
+from aerodrome.db.changes import FileChanges, TableChanges, listen
+from aerodrome.db.metadata import metadata
 from aerodrome.db.session import Database
 from aerodrome.events import routes as events_routes
 from aerodrome.files import routes as files_routes
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     """Build the application. The database schema is checked (not changed) at start-up."""
     settings = settings or load_settings()
     database = Database(settings)
-    table_changes = TableChanges()
+    table_changes = _table_changes(database)
     database.after_commit.append(table_changes.committed)
     reads.watch(database.engine)
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         stopping.set()
         await asyncio.gather(*tasks)
         await database.dispose()
+        table_changes.close()
         metrics.mark_process_dead()
 
     # The interactive docs are served from the package's own copy of Swagger UI, not a CDN:
@@ -136,6 +138,17 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         ],
     )
     return app
+
+
+def _table_changes(database: Database) -> TableChanges:
+    """How this process hears of changes: the file's data version on SQLite, notifications
+    from the listener started by the lifespan on PostgreSQL (db/changes.py)."""
+    path = database.engine.url.database
+    if not database.is_sqlite:
+        return TableChanges()
+    if not path or path == ":memory:":
+        return TableChanges()  # never listening: nothing is trusted
+    return FileChanges(path, metadata.tables)
 
 
 def _tune_garbage_collector() -> None:

@@ -1,8 +1,7 @@
 """GET answers kept in memory until a table they were read from changes (api/response_cache.py).
 
-On PostgreSQL the application hears of changes and keeps answers; every test checks that an
-answer given again is the one the database would give now. On SQLite nothing is kept, and the
-same tests check that the answers are right all the same."""
+The application hears of changes (db/changes.py) and keeps answers on both databases; every
+test checks that an answer given again is the one the database would give now."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
@@ -39,7 +39,7 @@ async def test_a_repeated_read_is_answered_from_memory_until_a_write(
     backend: Backend, app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     cache = _cache(app)
-    assert cache.active == (backend.name == "postgresql")
+    assert cache.active
     await create(client, "components", {"name": "a", "type": "t"})
     url = "/api/v1/components?sort=name&where=type:t"
     first = await client.get(url, headers=ADMIN)
@@ -47,7 +47,7 @@ async def test_a_repeated_read_is_answered_from_memory_until_a_write(
     second = await client.get(url, headers=ADMIN)
     assert second.content == first.content
     assert second.headers["content-type"] == first.headers["content-type"]
-    assert cache.hits == hits + (1 if cache.active else 0)
+    assert cache.hits == hits + 1
     await create(client, "components", {"name": "b", "type": "t"})
     assert await _names(client, url, ADMIN) == ["a", "b"]
     # A HEAD is kept apart from the GET: it has no body.
@@ -153,9 +153,10 @@ async def test_only_routes_marked_keepable_are_kept(
 async def test_an_answer_read_from_a_table_that_does_not_announce_changes_is_not_kept(
     backend: Backend, app: FastAPI, client: httpx.AsyncClient
 ) -> None:
+    if backend.name == "sqlite":
+        pytest.skip("on SQLite every table is heard of: any commit moves the data version")
     changes: TableChanges = _cache(app).changes
-    if backend.name == "postgresql":
-        assert "components" in changes.announcing
+    assert "components" in changes.announcing
     await create(client, "components", {"name": "a", "type": "t"})
     announcing = changes.announcing
     changes.announcing = announcing - {"components"}
@@ -209,11 +210,21 @@ async def test_clients_polling_a_stale_answer_wait_for_one_of_them_to_compute_it
     await create(client, "components", {"name": "a", "type": "t"})
     with statements_reading(app, "components") as once:
         assert await _names(client, url, ADMIN) == ["a"]
+    changes = _cache(app).changes
+    before = changes.generation(["components"])
+    assert before is not None
     await create(client, "components", {"name": "b", "type": "t"})  # now stale
+
+    async def heard_twice() -> bool:
+        # Once from its own commit, once from the notification (PostgreSQL) or the data
+        # version (SQLite): a change heard of during the burst would spoil its first answer.
+        return (changes.generation(["components"]) or 0) >= before + 2
+
+    await eventually(heard_twice, seconds=2)
     with statements_reading(app, "components") as twenty:
         answers = await asyncio.gather(*(_names(client, url, ADMIN) for _ in range(20)))
     assert answers == [["a", "b"]] * 20
-    assert len(twenty) == len(once) * (1 if backend.name == "postgresql" else 20)
+    assert len(twenty) == len(once)
 
 
 async def test_concurrent_writers_read_their_own_writes(

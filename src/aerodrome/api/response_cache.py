@@ -155,13 +155,18 @@ class ResponseCacheMiddleware:
 
     async def _computed_by_another(self, key: Key) -> KeptAnswer | None:
         """An answer many clients poll has just become stale: wait (a second at most) for the
-        one request computing it again rather than have all of them run its queries at once."""
-        computing = self._computing.get(key)
-        if computing is None or not self.cache.kept_before(key):
-            return None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(computing.wait(), FOLLOWER_WAIT_SECONDS)
-        return self.cache.get(key)
+        one request computing it again rather than have all of them run its queries at once.
+        When that answer could not be kept (a change came in meanwhile), the first waiter to
+        wake computes it again and the others wait for that one in turn."""
+        deadline = asyncio.get_running_loop().time() + FOLLOWER_WAIT_SECONDS
+        while (computing := self._computing.get(key)) is not None and self.cache.kept_before(key):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await computing.wait()
+            kept = self.cache.get(key)
+            if kept is not None or asyncio.get_running_loop().time() >= deadline:
+                return kept
+        return None
 
     async def _answer_and_keep(self, scope: Scope, receive: Receive, send: Send, key: Key) -> None:
         cache = self.cache
