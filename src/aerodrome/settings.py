@@ -62,7 +62,7 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "Memory per worker process for GET answers kept until a table they were read from "
-            "changes (PostgreSQL only); 0 keeps none."
+            "changes; 0 keeps none."
         ),
     )
     opentelemetry: bool = Field(

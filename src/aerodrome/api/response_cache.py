@@ -17,10 +17,10 @@ computing it again:
   time) and a bearer token (it may expire with no table changing) are always answered afresh.
 
 A kept answer also depends on the identity tables: a password, a membership or an archived user
-that changes makes every kept answer stale, so a credential that stopped being valid is never
+that changes makes every kept answer stale, so a credential that stopped working is never
 answered from memory. A change committed by this process is known before its own answer
-leaves; one committed elsewhere once its notification arrives (db/changes.py). On SQLite, and
-while the change listener is not connected, nothing is kept.
+leaves; one committed elsewhere once its notification arrives on PostgreSQL, at once on SQLite
+(db/changes.py). While the process cannot hear of changes, nothing is kept.
 """
 
 from __future__ import annotations

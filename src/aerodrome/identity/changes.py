@@ -3,8 +3,9 @@
 Authenticating a remembered credential or a signed agent used to cost one query on every
 request, to see whether the user, agent or team had changed since. Now each process keeps
 what it read, trusted only while it has heard of no change to the identity tables since the
-read (db/changes.py says how it hears of them). While it cannot hear of changes (SQLite, a
-lost connection) nothing is trusted and every request asks the database, as before.
+read (db/changes.py says how it hears of them). While it cannot hear of changes (a lost
+connection to PostgreSQL, an unreadable SQLite file) nothing is trusted and every request asks
+the database, as before.
 """
 
 from __future__ import annotations
