@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import Update, update
 
 from aerodrome.api.response_cache import KeptAnswer, ResponseCache
 from aerodrome.db.changes import TableChanges
@@ -35,12 +37,40 @@ async def _names(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -
     return [row["name"] for row in response.json()["components"]]
 
 
+@asynccontextmanager
+async def _heard_of_in_full(app: FastAPI, table: str) -> AsyncIterator[None]:
+    """Until the application has heard of the writes made inside twice: from its own commit,
+    then from the notification (PostgreSQL) or the data version (SQLite). A test that counts
+    hits must not have the second arrive while it reads: it rightly makes a kept answer stale."""
+    changes = _cache(app).changes
+    before = changes.generation([table])
+    assert before is not None
+    yield
+
+    async def heard_twice() -> bool:
+        return (changes.generation([table]) or 0) >= before + 2
+
+    await eventually(heard_twice, seconds=2)
+
+
+async def _commit_elsewhere(backend: Backend, statement: Update) -> None:
+    """Commit through an engine of its own, with no link to the application's: the application
+    learns of it as of another process's change (notification, or SQLite's data version)."""
+    elsewhere = Database(backend.settings)
+    try:
+        async with elsewhere.unit_of_work() as session:
+            await session.execute(statement)
+    finally:
+        await elsewhere.dispose()
+
+
 async def test_a_repeated_read_is_answered_from_memory_until_a_write(
     backend: Backend, app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     cache = _cache(app)
     assert cache.active
-    await create(client, "components", {"name": "a", "type": "t"})
+    async with _heard_of_in_full(app, "components"):
+        await create(client, "components", {"name": "a", "type": "t"})
     url = "/api/v1/components?sort=name&where=type:t"
     first = await client.get(url, headers=ADMIN)
     hits = cache.hits
@@ -63,15 +93,9 @@ async def test_a_change_committed_by_another_process_is_seen(
     url = f"/api/v1/components/{row['id']}"
     for _ in range(2):
         assert (await client.get(url, headers=ADMIN)).json()["component"]["name"] == "before"
-    # Another engine, with no link to the application's: only the notification tells it.
-    elsewhere = Database(backend.settings)
     components = metadata.tables["components"]
-    try:
-        async with elsewhere.unit_of_work() as session:
-            renamed = update(components).where(components.c.id == uuid.UUID(row["id"]))
-            await session.execute(renamed.values(name="after"))
-    finally:
-        await elsewhere.dispose()
+    renamed = update(components).where(components.c.id == uuid.UUID(row["id"]))
+    await _commit_elsewhere(backend, renamed.values(name="after"))
 
     async def renamed_seen() -> bool:
         shown = (await client.get(url, headers=ADMIN)).json()["component"]
@@ -106,14 +130,8 @@ async def test_a_credential_that_stopped_working_is_never_answered_from_memory(
     for _ in range(2):
         assert (await client.get(url, headers=rosa)).status_code == 200
     users = metadata.tables["users"]
-    # Archived through another engine: the application learns it from the notification only.
-    elsewhere = Database(backend.settings)
-    try:
-        async with elsewhere.unit_of_work() as session:
-            archived = update(users).where(users.c.id == uuid.UUID(user["id"]))
-            await session.execute(archived.values(state="archived"))
-    finally:
-        await elsewhere.dispose()
+    archived = update(users).where(users.c.id == uuid.UUID(user["id"]))
+    await _commit_elsewhere(backend, archived.values(state="archived"))
 
     async def refused() -> bool:
         return (await client.get(url, headers=rosa)).status_code == 401
@@ -210,17 +228,8 @@ async def test_clients_polling_a_stale_answer_wait_for_one_of_them_to_compute_it
     await create(client, "components", {"name": "a", "type": "t"})
     with statements_reading(app, "components") as once:
         assert await _names(client, url, ADMIN) == ["a"]
-    changes = _cache(app).changes
-    before = changes.generation(["components"])
-    assert before is not None
-    await create(client, "components", {"name": "b", "type": "t"})  # now stale
-
-    async def heard_twice() -> bool:
-        # Once from its own commit, once from the notification (PostgreSQL) or the data
-        # version (SQLite): a change heard of during the burst would spoil its first answer.
-        return (changes.generation(["components"]) or 0) >= before + 2
-
-    await eventually(heard_twice, seconds=2)
+    async with _heard_of_in_full(app, "components"):
+        await create(client, "components", {"name": "b", "type": "t"})  # now stale
     with statements_reading(app, "components") as twenty:
         answers = await asyncio.gather(*(_names(client, url, ADMIN) for _ in range(20)))
     assert answers == [["a", "b"]] * 20
