@@ -143,9 +143,9 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 def _table_changes(database: Database) -> TableChanges:
     """How this process hears of changes: the file's data version on SQLite, notifications
     from the listener started by the lifespan on PostgreSQL (db/changes.py)."""
-    path = database.engine.url.database
     if not database.is_sqlite:
         return TableChanges()
+    path = database.engine.url.database
     if not path or path == ":memory:":
         return TableChanges()  # never listening: nothing is trusted
     return FileChanges(path, metadata.tables)

@@ -128,7 +128,9 @@ class ResponseCacheMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         cache = self.cache
-        if scope["type"] != "http" or scope["method"] not in _SAFE or not cache.active:
+        # Whether the process hears of changes is asked by `get` and `snapshot` themselves: on
+        # SQLite each asking reads the file's data version.
+        if scope["type"] != "http" or scope["method"] not in _SAFE or cache.max_bytes == 0:
             await self.app(scope, receive, send)
             return
         key = _key(scope)
@@ -143,15 +145,14 @@ class ResponseCacheMiddleware:
             await send({"type": "http.response.body", "body": kept.body})
             return
         cache.misses += 1
-        if key in self._computing:
-            await self._answer_and_keep(scope, receive, send, key)
-            return
-        self._computing[key] = computed = asyncio.Event()
+        first = key not in self._computing  # the one others may wait for
+        if first:
+            self._computing[key] = asyncio.Event()
         try:
             await self._answer_and_keep(scope, receive, send, key)
         finally:
-            del self._computing[key]
-            computed.set()
+            if first:
+                self._computing.pop(key).set()
 
     async def _computed_by_another(self, key: Key) -> KeptAnswer | None:
         """An answer many clients poll has just become stale: wait (a second at most) for the
