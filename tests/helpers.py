@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import Update, event
 
-from tests.conftest import ADMIN, basic
+from aerodrome.db.session import Database
+from tests.conftest import ADMIN, Backend, basic
 
 
 async def create(
@@ -49,3 +53,32 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5) -
     while not await check():
         assert time.monotonic() - started < seconds, f"not so within {seconds} s"
         await asyncio.sleep(0.005)
+
+
+@contextmanager
+def statements_reading(app: FastAPI, table: str) -> Iterator[list[str]]:
+    """The SQL statements the application sends that read `table`, as they are sent."""
+    seen: list[str] = []
+
+    def note(*args: Any) -> None:
+        statement = args[2]
+        if f"FROM {table}" in statement:
+            seen.append(statement)
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+async def commit_elsewhere(backend: Backend, statement: Update) -> None:
+    """Commit through an engine of its own, with no link to the application's: the application
+    learns of it as of another process's change (notification, or SQLite's data version)."""
+    elsewhere = Database(backend.settings)
+    try:
+        async with elsewhere.unit_of_work() as session:
+            await session.execute(statement)
+    finally:
+        await elsewhere.dispose()

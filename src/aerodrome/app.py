@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     """Build the application. The database schema is checked (not changed) at start-up."""
     settings = settings or load_settings()
     database = Database(settings)
-    table_changes = _table_changes(database)
+    table_changes = database.changes = _table_changes(database)
     database.after_commit.append(table_changes.committed)
     reads.watch(database.engine)
 

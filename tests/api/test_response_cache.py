@@ -14,16 +14,20 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Update, update
+from sqlalchemy import update
 
 from aerodrome.api.response_cache import KeptAnswer, ResponseCache
 from aerodrome.db.changes import TableChanges
 from aerodrome.db.metadata import metadata
-from aerodrome.db.session import Database
 from tests.conftest import ADMIN, Backend, LiveServer, basic
-from tests.helpers import create, eventually, team_with_user
+from tests.helpers import (
+    commit_elsewhere,
+    create,
+    eventually,
+    statements_reading,
+    team_with_user,
+)
 from tests.identity.test_authentication import _signed
-from tests.identity.test_known_identities import statements_reading
 
 
 def _cache(app: FastAPI) -> ResponseCache:
@@ -51,17 +55,6 @@ async def _heard_of_in_full(app: FastAPI, table: str) -> AsyncIterator[None]:
         return (changes.generation([table]) or 0) >= before + 2
 
     await eventually(heard_twice, seconds=2)
-
-
-async def _commit_elsewhere(backend: Backend, statement: Update) -> None:
-    """Commit through an engine of its own, with no link to the application's: the application
-    learns of it as of another process's change (notification, or SQLite's data version)."""
-    elsewhere = Database(backend.settings)
-    try:
-        async with elsewhere.unit_of_work() as session:
-            await session.execute(statement)
-    finally:
-        await elsewhere.dispose()
 
 
 async def test_a_repeated_read_is_answered_from_memory_until_a_write(
@@ -95,7 +88,7 @@ async def test_a_change_committed_by_another_process_is_seen(
         assert (await client.get(url, headers=ADMIN)).json()["component"]["name"] == "before"
     components = metadata.tables["components"]
     renamed = update(components).where(components.c.id == uuid.UUID(row["id"]))
-    await _commit_elsewhere(backend, renamed.values(name="after"))
+    await commit_elsewhere(backend, renamed.values(name="after"))
 
     async def renamed_seen() -> bool:
         shown = (await client.get(url, headers=ADMIN)).json()["component"]
@@ -131,7 +124,7 @@ async def test_a_credential_that_stopped_working_is_never_answered_from_memory(
         assert (await client.get(url, headers=rosa)).status_code == 200
     users = metadata.tables["users"]
     archived = update(users).where(users.c.id == uuid.UUID(user["id"]))
-    await _commit_elsewhere(backend, archived.values(state="archived"))
+    await commit_elsewhere(backend, archived.values(state="archived"))
 
     async def refused() -> bool:
         return (await client.get(url, headers=rosa)).status_code == 401

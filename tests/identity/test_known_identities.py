@@ -5,39 +5,20 @@ through the database file's data version."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Set
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Set
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete, event, insert, text
+from sqlalchemy import delete, insert, text
 
 from aerodrome.db.changes import LISTENER_NAME, TableChanges
 from aerodrome.db.metadata import metadata
-from aerodrome.identity.changes import IdentityChanges, Remembered
+from aerodrome.db.remembered import Remembered
+from aerodrome.identity.changes import IdentityChanges
 from tests.conftest import Backend
-from tests.helpers import create, eventually, team_with_user
+from tests.helpers import create, eventually, statements_reading, team_with_user
 from tests.identity.test_authentication import _signed
-
-
-@contextmanager
-def statements_reading(app: FastAPI, table: str) -> Iterator[list[str]]:
-    """The SQL statements the application sends that read `table`, as they are sent."""
-    seen: list[str] = []
-
-    def note(*args: Any) -> None:
-        statement = args[2]
-        if f"FROM {table}" in statement:
-            seen.append(statement)
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 async def _teams(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:

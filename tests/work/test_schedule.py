@@ -4,13 +4,18 @@ priority, and fifty remotecis scheduling at once on a live server."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import update
 
-from tests.conftest import ADMIN, LiveServer
-from tests.helpers import create
+from aerodrome.db.changes import TableChanges
+from aerodrome.db.metadata import metadata
+from tests.conftest import ADMIN, Backend, LiveServer
+from tests.helpers import commit_elsewhere, create, eventually, statements_reading
 from tests.work.factories import Member, agent, component, member, world
 
 NOTHING = "No jobs available for run."
@@ -113,6 +118,74 @@ async def test_only_topics_of_products_the_team_may_use(client: httpx.AsyncClien
     )
     assert refused.status_code == 403
     assert (await _schedule(client, alice)).status_code == 201
+
+
+CATALOG = ("components", "topics", "jobdefinitions", "product_teams")
+
+
+async def _catalog_heard_of(app: FastAPI) -> None:
+    """Until the notifications of the setup's catalog writes have arrived (PostgreSQL): one
+    arriving later would rightly make a remembered read stale."""
+    changes: TableChanges = app.state.database.changes
+    previous = changes.generation(CATALOG)
+    for _ in range(20):
+        await asyncio.sleep(0.05)
+        current = changes.generation(CATALOG)
+        if current == previous:
+            return
+        previous = current
+
+
+async def test_the_catalog_is_read_again_only_once_it_changed(
+    backend: Backend, app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """What every schedule asks (the topic, its newest components, the definitions a team may
+    run) is remembered until one of its tables changes (db/remembered.py)."""
+    alice = await member(client, "alice")
+    w = await world(client, alice)
+    await create(client, "jobdefinitions", {"name": "d", "topic_id": w.topic["id"]})
+    await _catalog_heard_of(app)
+    assert (await _schedule(client, alice, topic_id=w.topic["id"])).status_code == 201
+    assert (await _schedule(client, alice)).json()["job"]["name"] == "d"
+    assert (await _schedule(client, alice)).status_code == 412  # every batch of definitions
+    with (
+        statements_reading(app, "components") as component_reads,
+        statements_reading(app, "topics") as topic_reads,
+        statements_reading(app, "jobdefinitions") as definition_reads,
+    ):
+        for _ in range(3):
+            assert (await _schedule(client, alice, topic_id=w.topic["id"])).status_code == 201
+            assert (await _schedule(client, alice)).status_code == 412
+    reads = (len(component_reads), len(topic_reads), len(definition_reads))
+    # SQLite says only that the file changed: a schedule after a commit (the one with a
+    # topic) reads again what it asks, one after a 412 (nothing committed) does not. Each
+    # round: the definitions (2 batches, the second empty) and the components after the
+    # commit; the topic, remembered before it.
+    assert reads == ((0, 0, 0) if backend.name == "postgresql" else (3, 3, 6))
+    newer = await component(client, w.topic["id"], "ocp", "ocp-2.0")
+    again = await _schedule(client, alice)
+    assert again.json()["job"]["components"][0]["id"] == newer["id"]
+
+
+async def test_a_component_retired_elsewhere_is_no_longer_scheduled(
+    backend: Backend, client: httpx.AsyncClient
+) -> None:
+    """Retired by another process: heard of by notification (PostgreSQL) or by the database
+    file's data version (SQLite)."""
+    alice = await member(client, "alice")
+    w = await world(client, alice, types=("ocp",))
+    newer = await component(client, w.topic["id"], "ocp", "ocp-2.0")
+    first = await _schedule(client, alice, topic_id=w.topic["id"])
+    assert first.json()["job"]["components"][0]["id"] == newer["id"]
+    components = metadata.tables["components"]
+    retired = update(components).where(components.c.id == uuid.UUID(newer["id"]))
+    await commit_elsewhere(backend, retired.values(state="inactive"))
+
+    async def older_is_scheduled() -> bool:
+        job = (await _schedule(client, alice, topic_id=w.topic["id"])).json()["job"]
+        return bool(job["components"][0]["id"] == w.components["ocp"]["id"])
+
+    await eventually(older_is_scheduled, seconds=2)
 
 
 async def _schedule_until_answered(client: httpx.AsyncClient, who: Member) -> httpx.Response:

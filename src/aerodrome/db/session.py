@@ -14,10 +14,10 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from aerodrome.db.changes import TableChanges
 from aerodrome.db.engine import SQLITE_BEGIN, create_engine
+from aerodrome.db.remembered import CHANGES, WRITTEN
 from aerodrome.settings import Settings
-
-WRITTEN = "aerodrome_written_tables"  # session.info key: the tables a unit of work wrote
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -47,12 +47,16 @@ class Database:
         # Called after a unit of work has committed, with the names of the tables it wrote
         # through its session (see _note_written_table).
         self.after_commit: list[Callable[[Set[str]], None]] = []
+        # How this process hears of changes to the tables (a server sets it; until then it
+        # never listens, and nothing read is remembered: db/remembered.py).
+        self.changes = TableChanges()
 
     @asynccontextmanager
     async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction, committed on success and rolled back on error."""
         bind = self._writer if write else self._reader
-        async with AsyncSession(bind=bind, expire_on_commit=False) as session:
+        info = {CHANGES: self.changes}
+        async with AsyncSession(bind=bind, expire_on_commit=False, info=info) as session:
             try:
                 yield session
             except BaseException:

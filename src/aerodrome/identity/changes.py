@@ -11,60 +11,20 @@ the database, as before.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
-from typing import Generic, TypeVar
 
 from aerodrome.db.changes import TableChanges
+from aerodrome.db.remembered import Remembered, TablesView
 from aerodrome.identity.principal import Identity
 
 # What an identity is made of: who, with which secret or password, in which teams.
 IDENTITY_TABLES = frozenset({"users", "teams", "memberships", "remotecis", "feeders"})
 
-K = TypeVar("K")
-V = TypeVar("V")
 
-
-class IdentityChanges:
+class IdentityChanges(TablesView):
     """The changes to the identity tables this process has heard of, while it can hear them."""
 
     def __init__(self, tables: TableChanges) -> None:
-        self._tables = tables
-
-    @property
-    def generation(self) -> int | None:
-        """Changes heard of so far; None while this process cannot hear of changes."""
-        return self._tables.generation(IDENTITY_TABLES)
-
-    @property
-    def listening(self) -> bool:
-        return self._tables.listening
-
-
-class Remembered(Generic[K, V]):
-    """Values read from the identity tables, trusted until an identity change is heard of.
-
-    Read `changes.generation` before the query and pass it to `put`: a change that arrives
-    while the query runs makes the value untrusted at once.
-    """
-
-    def __init__(self, changes: IdentityChanges, max_entries: int = 10_000) -> None:
-        self._changes = changes
-        self._max = max_entries
-        self._entries: OrderedDict[K, tuple[int, V]] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] != self._changes.generation:
-            return None
-        return entry[1]
-
-    def put(self, key: K, value: V, generation: int | None) -> None:
-        if generation is None or generation != self._changes.generation:
-            return
-        self._entries[key] = (generation, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        super().__init__(tables, IDENTITY_TABLES)
 
 
 class KnownIdentities:

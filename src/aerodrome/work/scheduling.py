@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aerodrome.catalog import service as catalog_service
 from aerodrome.catalog.service import COMPONENTS, TOPICS
 from aerodrome.db.membership import MemberOf
+from aerodrome.db.remembered import RememberedReads
 from aerodrome.db.resources import RememberedStatements, Row, get_row
 from aerodrome.errors import Forbidden, InvalidInput, PreconditionFailed
 from aerodrome.identity import access
@@ -40,14 +41,21 @@ NOTHING_TO_DO = "No jobs available for run."
 # the scheduler look further, one batch (and the same few statements) at a time.
 BATCH = 50
 
+TopicType = tuple[uuid.UUID, str]
 claims = JobClaim.__table__
 components = COMPONENTS.table
 topics = TOPICS.table
 definitions = work_service.JOBDEFINITIONS.table
-# The definitions a team's remotecis may run, by (teams, offset): built once per key.
+# The definitions a team's remotecis may run, by (teams, offset): built once per key, and
+# their rows remembered until a definition, topic or product grant changes.
 _CANDIDATES = RememberedStatements()
-
-TopicType = tuple[uuid.UUID, str]
+_CANDIDATE_ROWS: RememberedReads[tuple[frozenset[uuid.UUID], int], list[Row]] = RememberedReads(
+    {"jobdefinitions", "topics", "product_teams"}, max_entries=1_000
+)
+# The newest public components of (topic, type) pairs, by the pairs asked for.
+_LATEST: RememberedReads[tuple[TopicType, ...], dict[TopicType, Row]] = RememberedReads(
+    {"components"}, max_entries=1_000
+)
 
 
 @dataclass(frozen=True)
@@ -109,10 +117,16 @@ def _newest_of(branch: int) -> Select[Any]:
 async def latest_components(
     session: AsyncSession, pairs: Iterable[TopicType]
 ) -> dict[TopicType, Row]:
-    """The newest active public component of each (topic, type), in one statement."""
-    wanted = list(dict.fromkeys(pairs))
+    """The newest active public component of each (topic, type), in one statement; remembered
+    until a component changes (every scheduler call asks, a new component is rare)."""
+    wanted = tuple(dict.fromkeys(pairs))
     if not wanted:
         return {}
+    found = await _LATEST.read(session, wanted, lambda: _read_latest(session, wanted))
+    return {pair: dict(row) for pair, row in found.items()}
+
+
+async def _read_latest(session: AsyncSession, wanted: Sequence[TopicType]) -> dict[TopicType, Row]:
     params: dict[str, Any] = {}
     for branch, (topic_id, ctype) in enumerate(wanted):
         params |= {f"topic_{branch}": topic_id, f"type_{branch}": ctype}
@@ -185,8 +199,12 @@ async def _new_job(
 
 async def _candidates(session: AsyncSession, identity: Identity, offset: int) -> list[Row]:
     teams = identity.team_ids
-    stmt = _CANDIDATES.get((teams, offset), lambda: _candidates_of(teams, offset))
-    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+    async def query() -> list[Row]:
+        stmt = _CANDIDATES.get((teams, offset), lambda: _candidates_of(teams, offset))
+        return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+    return await _CANDIDATE_ROWS.read(session, (teams, offset), query)
 
 
 def _candidates_of(team_ids: frozenset[uuid.UUID], offset: int) -> Select[Any]:

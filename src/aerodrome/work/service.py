@@ -23,6 +23,7 @@ from aerodrome.crud import ResourceService
 from aerodrome.db import resources as rows
 from aerodrome.db.base import new_etag
 from aerodrome.db.membership import MemberOf
+from aerodrome.db.remembered import RememberedReads
 from aerodrome.db.resources import ListQuery, Page, Relation, RememberedStatements, Resource, Row
 from aerodrome.db.types import utcnow
 from aerodrome.errors import Forbidden, InvalidInput, NotFound
@@ -277,6 +278,9 @@ async def visible_components(
 
 # By the caller's teams (None: a super admin's): agents schedule against the same topics.
 _USABLE_TOPICS = RememberedStatements()
+_USABLE_TOPIC_ROWS: RememberedReads[tuple[frozenset[uuid.UUID] | None, uuid.UUID], Row | None] = (
+    RememberedReads({"topics", "product_teams"}, max_entries=1_000)
+)
 
 
 def _usable_topic(team_ids: frozenset[uuid.UUID] | None) -> Select[Any]:
@@ -288,14 +292,20 @@ def _usable_topic(team_ids: frozenset[uuid.UUID] | None) -> Select[Any]:
 
 
 async def usable_topic(session: AsyncSession, identity: Identity, topic_id: uuid.UUID) -> Row:
-    """An active topic that the caller's team may run jobs on (404 if not)."""
+    """An active topic that the caller's team may run jobs on (404 if not); remembered until
+    a topic or a product grant changes (agents ask on every schedule)."""
     teams = None if identity.is_super_admin else identity.team_ids
-    # Keyed as a tuple: a key of None would mean "build it every time".
-    stmt = _USABLE_TOPICS.get((teams,), lambda: _usable_topic(teams))
-    found = (await session.execute(stmt, {"topic_id": topic_id})).mappings().first()
-    if found is None:
+
+    async def query() -> Row | None:
+        # Keyed as a tuple: a key of None would mean "build it every time".
+        stmt = _USABLE_TOPICS.get((teams,), lambda: _usable_topic(teams))
+        found = (await session.execute(stmt, {"topic_id": topic_id})).mappings().first()
+        return None if found is None else dict(found)
+
+    topic = await _USABLE_TOPIC_ROWS.read(session, (teams, topic_id), query)
+    if topic is None:
         raise NotFound(f"topic {topic_id} not found or not available to your team")
-    return dict(found)
+    return dict(topic)
 
 
 async def run_for_team(
