@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.db.changes import TableChanges
+from aerodrome.db.reads import recording
 from aerodrome.db.remembered import CHANGES, WRITTEN, RememberedReads
 
 
@@ -78,3 +79,15 @@ async def test_an_absent_value_is_not_remembered_and_databases_are_apart() -> No
     assert missing.runs == 2
     await reads.read(_session(first), "k", Queries("of the first"))
     assert await reads.read(_session(second), "k", Queries("of the second")) == "of the second"
+
+
+async def test_a_value_given_from_memory_counts_as_read_for_a_kept_answer() -> None:
+    """An answer kept in memory (api/response_cache.py) that used a remembered value must go
+    stale when that value's tables change, though no statement read them this time."""
+    changes = TableChanges()
+    changes.set_listening(True)
+    reads: RememberedReads[str, str | None] = RememberedReads({"topics", "product_teams"})
+    await reads.read(_session(changes), "k", Queries("topic"))
+    with recording() as recorded:
+        await reads.read(_session(changes), "k", Queries("unused"))
+    assert recorded.tables == {"topics", "product_teams"}

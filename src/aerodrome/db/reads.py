@@ -79,6 +79,14 @@ def recording() -> Iterator[Reads]:
         _RECORDING.reset(token)
 
 
+def note_read(tables: frozenset[str]) -> None:
+    """Count `tables` as read by the current recording: for a value read from them earlier and
+    given from memory (db/remembered.py), whose statements are not sent again."""
+    reads = _RECORDING.get()
+    if reads is not None:
+        reads.tables |= tables
+
+
 def watch(engine: AsyncEngine) -> None:
     """Let `recording()` see the statements sent through `engine`."""
     if not event.contains(engine.sync_engine, "before_cursor_execute", _note):

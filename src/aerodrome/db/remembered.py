@@ -17,6 +17,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.db.changes import TableChanges
+from aerodrome.db.reads import note_read
 
 CHANGES = "aerodrome_table_changes"  # session.info key: the TableChanges of its database
 WRITTEN = "aerodrome_written_tables"  # session.info key: the tables a unit of work wrote
@@ -93,6 +94,8 @@ class RememberedReads(Generic[K, V]):
             value = await query()
             if value is not None:
                 remembered.put(key, value, generation)
+        else:
+            note_read(self.tables)  # an answer kept in memory depends on them all the same
         return value
 
     def _remembered(self, session: AsyncSession) -> Remembered[K, V] | None:
