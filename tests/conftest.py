@@ -29,9 +29,9 @@ from aerodrome.app import create_app
 from aerodrome.db import migrate
 from aerodrome.db.changes import TableChanges, listen
 from aerodrome.db.metadata import metadata
+from aerodrome.db.remembered import TablesView
 from aerodrome.db.session import Database
 from aerodrome.identity import service as identity_service
-from aerodrome.identity.changes import IdentityChanges
 from aerodrome.settings import Settings
 
 ADMIN_PASSWORD = "admin-password-for-tests"
@@ -136,7 +136,7 @@ async def app(backend: Backend) -> AsyncIterator[FastAPI]:
         await app.state.database.dispose()
 
 
-async def until_listening(changes: TableChanges | IdentityChanges, *, expected: bool) -> None:
+async def until_listening(changes: TableChanges | TablesView, *, expected: bool) -> None:
     for _ in range(500):
         if changes.listening == expected:
             return

@@ -30,7 +30,7 @@ from aerodrome.events import routes as events_routes
 from aerodrome.files import routes as files_routes
 from aerodrome.fleet import routes as fleet_routes
 from aerodrome.identity import routes as identity_routes
-from aerodrome.identity.changes import IdentityChanges, KnownIdentities
+from aerodrome.identity.changes import KnownIdentities
 from aerodrome.identity.passwords import CredentialCache
 from aerodrome.ops import routes as ops_routes
 from aerodrome.ops.access_log import AccessLogMiddleware
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.settings = settings
     app.state.database = database
     app.state.credential_cache = CredentialCache(settings.credential_cache_seconds)
-    app.state.known_identities = KnownIdentities(IdentityChanges(table_changes))
+    app.state.known_identities = KnownIdentities(table_changes)
     app.state.metrics = metrics = Metrics()
     app.state.response_cache = ResponseCache(table_changes, settings.response_cache_bytes)
     install_error_handlers(app)

@@ -14,8 +14,8 @@ from sqlalchemy import delete, insert, text
 
 from aerodrome.db.changes import LISTENER_NAME, TableChanges
 from aerodrome.db.metadata import metadata
-from aerodrome.db.remembered import Remembered
-from aerodrome.identity.changes import IdentityChanges
+from aerodrome.db.remembered import Remembered, TablesView
+from aerodrome.identity.changes import IDENTITY_TABLES
 from tests.conftest import Backend
 from tests.helpers import create, eventually, statements_reading, team_with_user
 from tests.identity.test_authentication import _signed
@@ -63,7 +63,7 @@ async def test_the_listener_comes_back_after_losing_its_connection(
     assert health["identity_changes"] == "listening"
     if backend.name == "sqlite":
         pytest.skip("SQLite has no listener: the file's data version is read at every check")
-    changes: IdentityChanges = started_app.state.known_identities.changes
+    changes: TablesView = started_app.state.known_identities.changes
     async with backend.database.unit_of_work() as session:
         killed = await session.execute(
             text(
@@ -98,7 +98,7 @@ async def _is(value: bool) -> bool:
 
 def test_a_value_read_while_a_change_came_in_is_not_kept() -> None:
     tables = TableChanges()
-    changes = IdentityChanges(tables)
+    changes = TablesView(tables, IDENTITY_TABLES)
     known: Remembered[str, int] = Remembered(changes)
     known.put("k", 1, changes.generation)
     assert known.get("k") is None  # not listening: nothing is kept

@@ -20,18 +20,11 @@ from aerodrome.identity.principal import Identity
 IDENTITY_TABLES = frozenset({"users", "teams", "memberships", "remotecis", "feeders"})
 
 
-class IdentityChanges(TablesView):
-    """The changes to the identity tables this process has heard of, while it can hear them."""
-
-    def __init__(self, tables: TableChanges) -> None:
-        super().__init__(tables, IDENTITY_TABLES)
-
-
 class KnownIdentities:
     """The users and agents this process has read, each trusted until an identity change."""
 
-    def __init__(self, changes: IdentityChanges) -> None:
-        self.changes = changes
+    def __init__(self, tables: TableChanges) -> None:
+        self.changes = changes = TablesView(tables, IDENTITY_TABLES)
         # user id → (password hash, identity)
         self.users: Remembered[uuid.UUID, tuple[str, Identity]] = Remembered(changes)
         # (kind, id) → (identity, API secret) of remotecis and feeders
