@@ -119,7 +119,7 @@ async def app(backend: Backend) -> AsyncIterator[FastAPI]:
     there also runs with identities trusted and answers kept (db/changes.py). The tests' own
     writes through `backend.database` count as the application's own, as a server's do."""
     app = create_app(backend.settings)
-    changes: TableChanges = app.state.response_cache.changes
+    changes: TableChanges = app.state.database.changes
     stopping = asyncio.Event()
     listener = None
     if backend.name == "postgresql":
