@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import Update, event
+from sqlalchemy import Update, event, text
 
+from aerodrome.db.changes import CHANNEL
 from aerodrome.db.session import Database
 from tests.conftest import ADMIN, Backend, basic
 
@@ -82,3 +83,28 @@ async def commit_elsewhere(backend: Backend, statement: Update) -> None:
             await session.execute(statement)
     finally:
         await elsewhere.dispose()
+
+
+_MARKER = "aerodrome_test_marker"  # a channel payload no table has
+
+
+async def until_all_heard(app: FastAPI) -> None:
+    """Until the application has heard of every change committed before this call.
+
+    PostgreSQL delivers the notifications of one channel in commit order, so once a marker
+    sent now has arrived, so have all of those before it; one arriving later would rightly
+    make a remembered read stale. SQLite reads its file's data version at every check:
+    nothing is in flight."""
+    database: Database = app.state.database
+    if database.engine.dialect.name != "postgresql":
+        return
+    before = database.changes.generation([_MARKER])
+    assert before is not None, "the application does not listen for changes"
+    async with database.unit_of_work() as session:
+        notify = text("SELECT pg_notify(:channel, :marker)")
+        await session.execute(notify, {"channel": CHANNEL, "marker": _MARKER})
+
+    async def heard() -> bool:
+        return (database.changes.generation([_MARKER]) or 0) > before
+
+    await eventually(heard, seconds=5)

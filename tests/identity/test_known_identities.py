@@ -17,7 +17,13 @@ from aerodrome.db.metadata import metadata
 from aerodrome.db.remembered import Remembered, TablesView
 from aerodrome.identity.changes import IDENTITY_TABLES
 from tests.conftest import Backend
-from tests.helpers import create, eventually, statements_reading, team_with_user
+from tests.helpers import (
+    create,
+    eventually,
+    statements_reading,
+    team_with_user,
+    until_all_heard,
+)
 from tests.identity.test_authentication import _signed
 
 
@@ -32,6 +38,7 @@ async def test_a_known_identity_costs_no_query(
 ) -> None:
     team, rosa = await team_with_user(client, "red", "rosa")
     remoteci = await create(client, "remotecis", {"name": "lab-1", "team_id": team["id"]}, rosa)
+    await until_all_heard(started_app)
     assert await _teams(client, rosa) == ["red"]
     signed = _signed("GET", "/api/v1/identity", remoteci)
     assert (await client.get("/api/v1/identity", headers=signed)).status_code == 200

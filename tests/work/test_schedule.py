@@ -12,10 +12,15 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from aerodrome.db.changes import TableChanges
 from aerodrome.db.metadata import metadata
 from tests.conftest import ADMIN, Backend, LiveServer
-from tests.helpers import commit_elsewhere, create, eventually, statements_reading
+from tests.helpers import (
+    commit_elsewhere,
+    create,
+    eventually,
+    statements_reading,
+    until_all_heard,
+)
 from tests.work.factories import Member, agent, component, member, world
 
 NOTHING = "No jobs available for run."
@@ -120,22 +125,6 @@ async def test_only_topics_of_products_the_team_may_use(client: httpx.AsyncClien
     assert (await _schedule(client, alice)).status_code == 201
 
 
-CATALOG = ("components", "topics", "jobdefinitions", "product_teams")
-
-
-async def _catalog_heard_of(app: FastAPI) -> None:
-    """Until the notifications of the setup's catalog writes have arrived (PostgreSQL): one
-    arriving later would rightly make a remembered read stale."""
-    changes: TableChanges = app.state.database.changes
-    previous = changes.generation(CATALOG)
-    for _ in range(20):
-        await asyncio.sleep(0.05)
-        current = changes.generation(CATALOG)
-        if current == previous:
-            return
-        previous = current
-
-
 async def test_the_catalog_is_read_again_only_once_it_changed(
     backend: Backend, app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -144,7 +133,7 @@ async def test_the_catalog_is_read_again_only_once_it_changed(
     alice = await member(client, "alice")
     w = await world(client, alice)
     await create(client, "jobdefinitions", {"name": "d", "topic_id": w.topic["id"]})
-    await _catalog_heard_of(app)
+    await until_all_heard(app)
     assert (await _schedule(client, alice, topic_id=w.topic["id"])).status_code == 201
     assert (await _schedule(client, alice)).json()["job"]["name"] == "d"
     assert (await _schedule(client, alice)).status_code == 412  # every batch of definitions
