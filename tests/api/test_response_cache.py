@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -26,6 +24,7 @@ from tests.helpers import (
     eventually,
     statements_reading,
     team_with_user,
+    until_all_heard,
 )
 from tests.identity.test_authentication import _signed
 
@@ -41,29 +40,13 @@ async def _names(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -
     return [row["name"] for row in response.json()["components"]]
 
 
-@asynccontextmanager
-async def _heard_of_in_full(app: FastAPI, table: str) -> AsyncIterator[None]:
-    """Until the application has heard of the writes made inside twice: from its own commit,
-    then from the notification (PostgreSQL) or the data version (SQLite). A test that counts
-    hits must not have the second arrive while it reads: it rightly makes a kept answer stale."""
-    changes = _cache(app).changes
-    before = changes.generation([table])
-    assert before is not None
-    yield
-
-    async def heard_twice() -> bool:
-        return (changes.generation([table]) or 0) >= before + 2
-
-    await eventually(heard_twice, seconds=2)
-
-
 async def test_a_repeated_read_is_answered_from_memory_until_a_write(
     backend: Backend, app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     cache = _cache(app)
     assert cache.active
-    async with _heard_of_in_full(app, "components"):
-        await create(client, "components", {"name": "a", "type": "t"})
+    await create(client, "components", {"name": "a", "type": "t"})
+    await until_all_heard(app)  # a notification arriving later would make the answer stale
     url = "/api/v1/components?sort=name&where=type:t"
     first = await client.get(url, headers=ADMIN)
     hits = cache.hits
@@ -221,8 +204,8 @@ async def test_clients_polling_a_stale_answer_wait_for_one_of_them_to_compute_it
     await create(client, "components", {"name": "a", "type": "t"})
     with statements_reading(app, "components") as once:
         assert await _names(client, url, ADMIN) == ["a"]
-    async with _heard_of_in_full(app, "components"):
-        await create(client, "components", {"name": "b", "type": "t"})  # now stale
+    await create(client, "components", {"name": "b", "type": "t"})  # now stale
+    await until_all_heard(app)
     with statements_reading(app, "components") as twenty:
         answers = await asyncio.gather(*(_names(client, url, ADMIN) for _ in range(20)))
     assert answers == [["a", "b"]] * 20
