@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from aerodrome import __version__
+from aerodrome.api import compression
 from aerodrome.api.content_type import AssumeJsonMiddleware
 from aerodrome.api.errors import install_error_handlers
 from aerodrome.api.limits import RequestLimitsMiddleware
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     # Added innermost first: the access log sees everything, metrics everything but logging.
     app.add_middleware(AssumeJsonMiddleware)
     app.add_middleware(ResponseCacheMiddleware, cache=app.state.response_cache)
+    compression.install(app)  # outside the cache, which keeps answers uncompressed
     app.add_middleware(MergeSlashesMiddleware)
     app.add_middleware(
         RequestLimitsMiddleware,

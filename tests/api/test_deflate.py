@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from aerodrome import deflate
-from aerodrome.api.responses import accepts_deflate
+from aerodrome.api.compression import accepts
 
 # Random bytes mapped onto a small alphabet, so that they compress as JSON does.
 JSONISH = bytes(b'{}[]",:0123456789abcdef'[i % 23] for i in range(256))
@@ -60,4 +60,4 @@ def test_combined_adler32_equals_the_checksum_of_the_whole() -> None:
     ],
 )
 def test_accept_encoding(header: str, expected: bool) -> None:
-    assert accepts_deflate(header) is expected
+    assert accepts("deflate", header) is expected

@@ -246,7 +246,7 @@ def test_the_least_recently_used_answers_go_first_when_memory_is_full() -> None:
     assert generation is not None
 
     def answer() -> KeptAnswer:
-        return KeptAnswer(None, ("t",), generation, [], b"x" * 1000)
+        return KeptAnswer(None, ("t",), generation, [], b"x" * 1000, compressible=False)
 
     for key in ("a", "b", "c"):
         cache.put((key,), answer())

@@ -35,6 +35,8 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aerodrome.api import compression
+from aerodrome.api.compression import Headers
 from aerodrome.db.changes import TableChanges
 from aerodrome.db.reads import recording
 from aerodrome.identity.changes import IDENTITY_TABLES
@@ -55,17 +57,20 @@ def keepable(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class KeptAnswer:
     route: Any  # the route that answered, for the access log and the metrics
     tables: tuple[str, ...]
     generation: int
-    headers: list[tuple[bytes, bytes]]
+    headers: Headers
     body: bytes
+    compressible: bool  # sent compressed to a client taking gzip (api/compression.py)
+    # Headers and body as sent to a client taking gzip, once one has asked (api/compression.py).
+    gzipped: tuple[Headers, bytes] | None = None
 
     @property
     def size(self) -> int:
-        return len(self.body) + _ENTRY_OVERHEAD
+        return len(self.body) + len(self.gzipped[1] if self.gzipped else b"") + _ENTRY_OVERHEAD
 
 
 Key = tuple[Any, ...]
@@ -104,9 +109,21 @@ class ResponseCache:
             self._bytes -= replaced.size
         self._entries[key] = kept
         self._bytes += kept.size
+        self._evict()
+
+    def _evict(self) -> None:
         while self._bytes > self.max_bytes:
             _key, evicted = self._entries.popitem(last=False)
             self._bytes -= evicted.size
+
+    def gzipped(self, kept: KeptAnswer) -> tuple[Headers, bytes]:
+        """A kept answer (just given by `get`) compressed, once: compressing it on every hit
+        would cost more than the hit."""
+        if kept.gzipped is None:
+            kept.gzipped = compression.gzipped(kept.headers, kept.body)
+            self._bytes += len(kept.gzipped[1])
+            self._evict()
+        return kept.gzipped
 
     def statistics(self) -> dict[str, Any]:
         return {
@@ -141,8 +158,11 @@ class ResponseCacheMiddleware:
         if kept is not None:
             cache.hits += 1
             scope["route"] = kept.route
-            await send({"type": "http.response.start", "status": 200, "headers": kept.headers})
-            await send({"type": "http.response.body", "body": kept.body})
+            headers, body = kept.headers, kept.body
+            if kept.compressible and scope["method"] == "GET" and _takes_gzip(scope):
+                headers, body = cache.gzipped(kept)
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
             return
         cache.misses += 1
         first = key not in self._computing  # the one others may wait for
@@ -179,7 +199,8 @@ class ResponseCacheMiddleware:
         async def keeping_send(message: Message) -> None:
             nonlocal start, size
             if message["type"] == "http.response.start":
-                start = message
+                # A copy: the compression outside changes the headers it is sent in place.
+                start = {**message, "headers": list(message.get("headers", ()))}
             elif message["type"] == "http.response.body" and size <= cache.max_entry_bytes:
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])
@@ -201,8 +222,17 @@ class ResponseCacheMiddleware:
         generation = before.generation(tables)
         if generation != cache.changes.generation(tables):
             return  # something it read changed meanwhile
-        headers = [(name, value) for name, value in start.get("headers", ())]
-        cache.put(key, KeptAnswer(scope["route"], tables, generation, headers, b"".join(chunks)))
+        headers = start["headers"]
+        body = b"".join(chunks)
+        compressible = compression.compressible(headers, body)
+        cache.put(key, KeptAnswer(scope["route"], tables, generation, headers, body, compressible))
+
+
+def _takes_gzip(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            return compression.accepts("gzip", value.decode("latin-1"))
+    return False
 
 
 def _key(scope: Scope) -> Key | None:

@@ -8,6 +8,8 @@ from starlette import responses
 from starlette.requests import Request
 
 from aerodrome import deflate, jsoncodec
+from aerodrome.api import compression
+from aerodrome.api.compression import accepts
 
 
 class JSONResponse(responses.JSONResponse):
@@ -33,28 +35,15 @@ def pieced_json_response(
 ) -> responses.Response:
     """A JSON body made of `parts` (`aerodrome.deflate`). When some are compressed already
     and the client takes deflate, it is sent as one deflate stream, compressing nothing
-    again; otherwise it is inflated."""
+    again; otherwise it is inflated (and gzipped for a client that takes gzip)."""
     compressed = any(isinstance(part, deflate.Piece) for part in parts)
-    headers = {"Vary": "Accept-Encoding"}
-    if compressed and accepts_deflate(request.headers.get("accept-encoding", "")):
+    headers = {}
+    if compressed and accepts("deflate", request.headers.get("accept-encoding", "")):
         headers["Content-Encoding"] = "deflate"
         body = deflate.zlib_stream(parts)
     else:
         body = deflate.inflate(parts)
+    # The gzip middleware says so itself of the answers it may compress (api/compression.py).
+    if "Content-Encoding" in headers or len(body) < compression.MINIMUM_BYTES:
+        headers["Vary"] = "Accept-Encoding"
     return responses.Response(body, media_type="application/json", headers=headers)
-
-
-def accepts_deflate(accept_encoding: str) -> bool:
-    """Whether an Accept-Encoding header takes `deflate` (by name or `*`, with q > 0)."""
-    weights: dict[str, float] = {}
-    for coding in accept_encoding.split(","):
-        name, _, parameters = coding.partition(";")
-        weight = 1.0
-        key, _, value = parameters.strip().partition("=")
-        if key.strip().lower() == "q":
-            try:
-                weight = float(value)
-            except ValueError:
-                weight = 0.0
-        weights[name.strip().lower()] = weight
-    return weights.get("deflate", weights.get("*", 0.0)) > 0
