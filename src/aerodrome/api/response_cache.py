@@ -161,7 +161,9 @@ class ResponseCacheMiddleware:
             headers, body = kept.headers, kept.body
             if kept.compressible and scope["method"] == "GET" and _takes_gzip(scope):
                 headers, body = cache.gzipped(kept)
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            # A copy: the middleware outside may change the headers it is sent in place.
+            start = {"type": "http.response.start", "status": 200, "headers": list(headers)}
+            await send(start)
             await send({"type": "http.response.body", "body": body})
             return
         cache.misses += 1
