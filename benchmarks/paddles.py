@@ -6,7 +6,8 @@
 Needs `wrk` (Debian package `wrk`). The data set is built inside PostgreSQL with
 `generate_series` (set-based, no row goes through Python), with counters consistent with the
 jobs, plus one run of 300 jobs. Figures, Basic-authenticated, at `--connections` connections:
-`GET /paddles/runs/` (the latest 100), `GET` and `HEAD /paddles/runs/<300-job run>/`, a chained
+`GET /paddles/runs/` (the latest 100), `GET` and `HEAD /paddles/runs/<300-job run>/` (the GET
+also with `Accept-Encoding: gzip`, as teuthology and browsers send it), a chained
 filter, the throughput of job writes (each connection alternates a job POST and its PUT,
 spread over 64 runs as concurrent teuthology workers do), and the runs list again while jobs
 are being written (few of its answers can then be given from memory).
@@ -190,15 +191,18 @@ def report(args: argparse.Namespace, base: str) -> None:
         show(f"{label}, each connection pausing {pause} ms on average", paced)
     big = f"{base}/paddles/runs/{BIG_RUN}/"
     show("GET /paddles/runs/<300-job run>/", wrk(big, basic, connections, seconds))
+    gzip = {**basic, "Accept-Encoding": "gzip"}  # as teuthology (requests) and browsers ask
+    show("GET /paddles/runs/<300-job run>/, gzip", wrk(big, gzip, connections, seconds))
     head = 'wrk.method = "HEAD"'
     show("HEAD /paddles/runs/<run>/", wrk(big, basic, connections, seconds, head))
-    for label, path, script in [
-        ("GET /paddles/runs/", "/paddles/runs/", ""),
-        ("GET <300-job run>", f"/paddles/runs/{BIG_RUN}/", ""),
-        ("HEAD <run>", f"/paddles/runs/{BIG_RUN}/", head),
-        ("GET chained filter", CHAINED, ""),
+    for label, path, headers, script in [
+        ("GET /paddles/runs/", "/paddles/runs/", basic, ""),
+        ("GET <300-job run>", f"/paddles/runs/{BIG_RUN}/", basic, ""),
+        ("GET <300-job run>, gzip", f"/paddles/runs/{BIG_RUN}/", gzip, ""),
+        ("HEAD <run>", f"/paddles/runs/{BIG_RUN}/", basic, head),
+        ("GET chained filter", CHAINED, basic, ""),
     ]:
-        figures = one_connection(base + path, basic, script=script)
+        figures = one_connection(base + path, headers, script=script)
         print(f"{label}, {one_connection_line(figures)}", flush=True)
     asyncio.run(seed_write_runs(base, basic))
     json_headers = {**basic, "Content-Type": "application/json"}

@@ -159,7 +159,7 @@ class ResponseCacheMiddleware:
             cache.hits += 1
             scope["route"] = kept.route
             headers, body = kept.headers, kept.body
-            if kept.compressible and scope["method"] == "GET" and _takes_gzip(scope):
+            if kept.compressible and scope["method"] == "GET" and compression.takes_gzip(scope):
                 headers, body = cache.gzipped(kept)
             # A copy: the middleware outside may change the headers it is sent in place.
             start = {"type": "http.response.start", "status": 200, "headers": list(headers)}
@@ -226,15 +226,8 @@ class ResponseCacheMiddleware:
             return  # something it read changed meanwhile
         headers = start["headers"]
         body = b"".join(chunks)
-        compressible = compression.compressible(headers, body)
+        compressible = compression.compressible(headers)
         cache.put(key, KeptAnswer(scope["route"], tables, generation, headers, body, compressible))
-
-
-def _takes_gzip(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"accept-encoding":
-            return compression.accepts("gzip", value.decode("latin-1"))
-    return False
 
 
 def _key(scope: Scope) -> Key | None:
