@@ -8,7 +8,9 @@ An answer is kept only when all of these hold, so that giving it again is the sa
 computing it again:
 
 - its route says its answer depends on nothing but the URL, the caller and the database
-  (`@keepable`): no clock, no side effect, no header but `Host` and `Authorization`;
+  (`@keepable`): no clock, no side effect, no header but `Host` and `Authorization`
+  (`Accept-Encoding` changes only how it is sent: kept answers are compressed once for the
+  clients that take gzip, api/compression.py);
 - it is a 200 no larger than a sixteenth of the memory allowed;
 - every statement it ran was a SELECT of tables whose changes this process hears of
   (db/reads.py, db/changes.py), none of which changed while it ran;
