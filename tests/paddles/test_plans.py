@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -54,9 +55,12 @@ async def test_statement_uses_an_index(backend: Backend, name: str) -> None:
 
 
 async def test_expiry_walks_paddles_jobs_only(backend: Backend) -> None:
-    """DCI jobs are never expired: the round walks the partial index of paddles jobs."""
+    """DCI jobs are never expired: the round, its UPDATE as well as the subquery that picks
+    the jobs, walks the partial index of paddles jobs and nothing else of `jobs`. (Not asked
+    of the queued ones: on empty tables PostgreSQL may as well pick the index of claimable
+    jobs for the subquery, whose cost is the same.)"""
     dialect = backend.database.engine.dialect
-    statement = expiry.silent_jobs("running", NOW)
+    statement = expiry.expire_statement("running", NOW, NOW)
     compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
     explain = "EXPLAIN QUERY PLAN" if backend.name == "sqlite" else "EXPLAIN"
     async with backend.database.engine.connect() as connection:
@@ -64,4 +68,6 @@ async def test_expiry_walks_paddles_jobs_only(backend: Backend) -> None:
             await connection.exec_driver_sql("SET enable_seqscan = off")
         rows = await connection.exec_driver_sql(f"{explain} {compiled}")
         plan = " | ".join(str(row[-1]) for row in rows)
-    assert "ix_jobs_paddles_silent" in plan, plan
+    walked = set(re.findall(r"ix_jobs_\w+|pk_jobs", plan))
+    assert "ix_jobs_paddles_silent" in walked, plan
+    assert walked <= {"ix_jobs_paddles_silent", "pk_jobs"}, plan

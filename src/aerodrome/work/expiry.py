@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, literal_column, select, text, update
+from sqlalchemy import ColumnElement, Select, Update, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome import periodic
@@ -51,16 +51,32 @@ async def _take_round(session: AsyncSession) -> bool:
     return bool(taken.scalar())
 
 
+def _silent(status: str, cutoff: datetime) -> list[ColumnElement[bool]]:
+    """Paddles jobs of `status` not written since `cutoff`: the predicate of the partial index
+    ix_jobs_paddles_silent, which DCI jobs (no `run_job_id`) are not in."""
+    return [
+        JOBS.c.status == literal_column(f"'{status}'"),
+        JOBS.c.updated_at < cutoff,
+        JOBS.c.run_job_id.is_not(None),
+    ]
+
+
 def silent_jobs(status: str, cutoff: datetime) -> Select[Any]:
     """Up to BATCH paddles jobs of `status` not written since `cutoff`."""
+    return select(JOBS.c.id).where(*_silent(status, cutoff)).limit(BATCH)
+
+
+def expire_statement(status: str, cutoff: datetime, now: datetime) -> Update:
+    # The conditions again around the subquery: a job written since it read it stays alive.
+    # All of them, `run_job_id` too: without it PostgreSQL walked every DCI job of `status`
+    # (23,000 new ones of a million: 20 ms a round) to join them with the subquery.
     return (
-        select(JOBS.c.id)
+        update(JOBS)
         .where(
-            JOBS.c.status == literal_column(f"'{status}'"),
-            JOBS.c.updated_at < cutoff,
-            JOBS.c.run_job_id.is_not(None),
+            JOBS.c.id.in_(silent_jobs(status, cutoff).scalar_subquery()), *_silent(status, cutoff)
         )
-        .limit(BATCH)
+        .values(status=DEAD, updated_at=now, etag=new_etag())
+        .returning(JOBS.c.run_id)
     )
 
 
@@ -68,19 +84,7 @@ async def _expire(
     session: AsyncSession, status: str, cutoff: datetime, now: datetime
 ) -> list[uuid.UUID | None]:
     """Mark up to BATCH paddles jobs of `status` silent since `cutoff` dead; their runs."""
-    silent = silent_jobs(status, cutoff)
-    statement = (
-        update(JOBS)
-        # The conditions again: a job written since the subquery read it stays alive.
-        .where(
-            JOBS.c.id.in_(silent.scalar_subquery()),
-            JOBS.c.status == status,
-            JOBS.c.updated_at < cutoff,
-        )
-        .values(status=DEAD, updated_at=now, etag=new_etag())
-        .returning(JOBS.c.run_id)
-    )
-    return list((await session.execute(statement)).scalars())
+    return list((await session.execute(expire_statement(status, cutoff, now))).scalars())
 
 
 async def _requeue_lapsed(
@@ -95,11 +99,7 @@ async def _requeue_lapsed(
     )
     statement = (
         update(JOBS)
-        .where(
-            JOBS.c.id.in_(lapsed.scalar_subquery()),
-            JOBS.c.status == CLAIMED,
-            JOBS.c.updated_at < cutoff,
-        )
+        .where(JOBS.c.id.in_(lapsed.scalar_subquery()), *_silent(CLAIMED, cutoff))
         .values(status=QUEUED, claimed_by=None, lease_expires_at=None)
         .values(updated_at=now, etag=new_etag())
         .returning(JOBS.c.run_id)
