@@ -57,7 +57,7 @@ async def test_a_large_answer_is_compressed_computed_and_kept(
     assert len(kept) * 5 < len(plain)
     names = [row["name"] for row in json.loads(gzip.decompress(kept))["components"]]
     assert names == [f"component-{i:02}" for i in range(40)]
-    # A write makes the kept answer stale: the next one, computed afresh, is compressed too.
+    # An answer computed afresh (another page, after a write) is compressed on its way out.
     await create(client, "components", {"name": "component-40", "type": "t"})
     fresh_headers, fresh = await _sent(client, url + "&offset=1", GZIP)
     assert fresh_headers["content-encoding"] == "gzip"

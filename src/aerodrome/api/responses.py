@@ -9,7 +9,6 @@ from starlette.requests import Request
 
 from aerodrome import deflate, jsoncodec
 from aerodrome.api import compression
-from aerodrome.api.compression import accepts
 
 
 class JSONResponse(responses.JSONResponse):
@@ -38,7 +37,7 @@ def pieced_json_response(
     again; otherwise it is inflated (and gzipped for a client that takes gzip)."""
     compressed = any(isinstance(part, deflate.Piece) for part in parts)
     headers = {}
-    if compressed and accepts("deflate", request.headers.get("accept-encoding", "")):
+    if compressed and compression.accepts("deflate", request.headers.get("accept-encoding", "")):
         headers["Content-Encoding"] = "deflate"
         body = deflate.zlib_stream(parts)
     else:
